@@ -1,0 +1,22 @@
+"""student_gym: the environment side of the artificial-programming-students toolkit.
+
+Imports and grades without torch.
+"""
+
+from __future__ import annotations
+
+from student_gym.assignments import Assignment, CallTest, CheckTest, IOTest, Limits, ScriptTest
+from student_gym.grader.report import GradeReport, TestResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Assignment",
+    "CallTest",
+    "CheckTest",
+    "GradeReport",
+    "IOTest",
+    "Limits",
+    "ScriptTest",
+    "TestResult",
+]

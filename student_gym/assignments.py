@@ -1,0 +1,341 @@
+"""Assignments and their tests, and the JSON format for assignment sets.
+
+An :class:`Assignment` is what a student is asked to do plus how the grader decides how well
+they did it. Tests come in four kinds:
+
+* :class:`CallTest` - call ``entry_point(*args)`` and compare with ``expected`` (exact types;
+  floats within tolerance). The expected value never enters the sandboxed child.
+* :class:`IOTest` - run the program as ``__main__`` with ``stdin`` and compare what it printed
+  with ``expected_stdout`` after normalisation (see :func:`normalize_output`).
+* :class:`CheckTest` - HumanEval-style test code defining ``check(candidate)`` made of asserts;
+  run after the program, beside it, in the child.
+* :class:`ScriptTest` - a FalconCode-style scored script defining ``test_passed()`` that returns
+  points in ``0..max_score``; run after the program, with the ``cs110.autograder`` helpers.
+
+JSON format of an assignment set (one file)::
+
+    {"format": "student-gym/assignments", "version": 1,
+     "assignments": [
+       {"id": "sum_list", "title": "Sum a list", "statement": "markdown...",
+        "entry_point": "sum_list",             # required when there are call tests
+        "solution": "def sum_list(xs): ...",   # optional reference solution
+        "limits": {"cpu_seconds": 2, "memory_mb": 512, "output_bytes": 65536},
+        "tests": [
+          {"kind": "call", "name": "empty", "args": [[]], "expected": 0, "hidden": false},
+          {"kind": "io", "name": "t1", "stdin": "3\\n", "expected_stdout": "6\\n"},
+          {"kind": "check", "name": "asserts", "code": "def check(candidate): ..."},
+          {"kind": "script", "name": "autograder", "script": "...", "max_score": 100,
+           "filename": "lab1.py", "seed": 0}]}]}
+
+``args`` and ``expected`` use :mod:`student_gym.tagged_json` (plain JSON lists, numbers and
+strings are accepted as they are; ``{"$t": [...]}`` is a tuple, and so on).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from student_gym import tagged_json
+
+FORMAT = "student-gym/assignments"
+
+
+class AssignmentError(ValueError):
+    """An assignment or assignment file is malformed; the message says where."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one submission (all tests of it together)."""
+
+    cpu_seconds: float = 2.0  # RLIMIT_CPU: decides timeouts, so verdicts do not flip under load
+    wall_factor: float = 4.0  # wall-clock backstop = cpu_seconds * wall_factor + 1 s
+    memory_mb: int = 512  # RLIMIT_AS
+    output_bytes: int = 64 * 1024  # captured stdout+stderr per run; more is output_limit
+    file_size_bytes: int = 1024 * 1024  # RLIMIT_FSIZE
+    open_files: int = 64  # RLIMIT_NOFILE
+    code_bytes: int = 256 * 1024  # longer programs are too_large without running
+
+
+@dataclass(frozen=True)
+class CallTest:
+    """Call ``entry_point(*args)`` and compare the result with ``expected``."""
+
+    name: str
+    args: tuple[Any, ...]
+    expected: Any
+    hidden: bool = False
+    rel_tol: float = 1e-6
+    abs_tol: float = 1e-9
+    kind: str = field(default="call", init=False)
+
+
+@dataclass(frozen=True)
+class IOTest:
+    """Run the program with ``stdin`` and compare its normalised stdout."""
+
+    name: str
+    stdin: str
+    expected_stdout: str
+    hidden: bool = False
+    kind: str = field(default="io", init=False)
+
+
+@dataclass(frozen=True)
+class CheckTest:
+    """HumanEval-style: ``code`` defines ``check(candidate)``; it passes if no assert fails."""
+
+    name: str
+    code: str
+    hidden: bool = False
+    kind: str = field(default="check", init=False)
+
+
+@dataclass(frozen=True)
+class ScriptTest:
+    """FalconCode-style scored script: ``test_passed()`` returns points in 0..max_score."""
+
+    name: str
+    script: str
+    max_score: float = 100.0
+    filename: str = "main.py"  # the name the script uses for the student's program file
+    seed: int = 0  # random is seeded with this before the script runs
+    hidden: bool = True
+    kind: str = field(default="script", init=False)
+
+
+Test = CallTest | IOTest | CheckTest | ScriptTest
+_TEST_TYPES: dict[str, type] = {"call": CallTest, "io": IOTest, "check": CheckTest, "script": ScriptTest}
+
+
+def normalize_output(text: str) -> str:
+    """Normalise program output for IO comparison.
+
+    Line endings become ``\\n``, trailing whitespace is stripped from every line, and trailing
+    blank lines are dropped. Leading whitespace and inner blank lines still count.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = [line.rstrip() for line in lines]
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines)
+
+
+def floats_close(got: Any, expected: Any, rel_tol: float, abs_tol: float) -> bool:
+    """Exact-type comparison with float tolerance, recursing through containers.
+
+    ``bool`` is not an ``int`` here and a submission's own types never equal anything (they
+    arrive as :class:`~student_gym.tagged_json.Opaque`). An ``int`` result is accepted where a
+    float is expected (``2`` for ``2.0``), as graders usually do.
+    """
+    te, tg = type(expected), type(got)
+    if te is float:
+        if tg not in (float, int):
+            return False
+        if math.isnan(expected):
+            return tg is float and math.isnan(got)
+        return math.isclose(got, expected, rel_tol=rel_tol, abs_tol=abs_tol)
+    if te is not tg:
+        return False
+    if te in (list, tuple):
+        return len(got) == len(expected) and all(
+            floats_close(g, e, rel_tol, abs_tol) for g, e in zip(got, expected, strict=True)
+        )
+    if te is dict:
+        return got.keys() == expected.keys() and all(
+            floats_close(got[k], expected[k], rel_tol, abs_tol) for k in expected
+        )
+    return bool(got == expected)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One programming assignment: statement, optional reference solution, tests, limits."""
+
+    id: str
+    title: str
+    statement: str
+    tests: tuple[Test, ...]
+    entry_point: str | None = None
+    solution: str | None = None
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        where = f"assignment {self.id!r}"
+        if not self.id or not isinstance(self.id, str):
+            raise AssignmentError("assignment: field 'id' must be a non-empty string")
+        if not self.tests:
+            raise AssignmentError(f"{where}: field 'tests' is empty; an assignment needs tests")
+        names = [t.name for t in self.tests]
+        if len(set(names)) != len(names):
+            raise AssignmentError(f"{where}: field 'tests' has duplicate test names")
+        if any(isinstance(t, CallTest) for t in self.tests) and not self.entry_point:
+            raise AssignmentError(f"{where}: field 'entry_point' is required by call tests")
+
+    @property
+    def visible_tests(self) -> tuple[Test, ...]:
+        return tuple(t for t in self.tests if not t.hidden)
+
+    # -- conversions ---------------------------------------------------------------------
+
+    @classmethod
+    def from_humaneval(cls, row: Mapping[str, Any], *, hidden: bool = False) -> Assignment:
+        """Build an assignment from a HumanEval/MBPP-like row.
+
+        Args:
+            row: a mapping with ``task_id`` (or ``id``), ``prompt`` (signature + docstring),
+                ``test`` (code defining ``check(candidate)``), ``entry_point`` and optionally
+                ``canonical_solution`` (the body that completes ``prompt``).
+            hidden: whether the check test is hidden from detailed feedback.
+        """
+        for key in ("prompt", "test", "entry_point"):
+            if key not in row:
+                raise AssignmentError(f"humaneval row {row.get('task_id', '?')!r}: missing field {key!r}")
+        task_id = str(row.get("task_id", row.get("id", row["entry_point"])))
+        solution = None
+        if row.get("canonical_solution"):
+            solution = row["prompt"] + row["canonical_solution"]
+        statement = (
+            f"Complete the function `{row['entry_point']}`:\n\n```python\n{row['prompt'].rstrip()}\n```"
+        )
+        return cls(
+            id=task_id,
+            title=task_id,
+            statement=statement,
+            tests=(CheckTest(name="check", code=row["test"], hidden=hidden),),
+            entry_point=row["entry_point"],
+            solution=solution,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form used in assignment files."""
+        tests = []
+        for t in self.tests:
+            d = {"kind": t.kind, **{k: v for k, v in asdict(t).items() if k != "kind"}}
+            if isinstance(t, CallTest):
+                d["args"] = tagged_json.to_tagged(list(t.args))
+                d["expected"] = tagged_json.to_tagged(t.expected)
+            tests.append(d)
+        out: dict[str, Any] = {"id": self.id, "title": self.title, "statement": self.statement}
+        if self.entry_point:
+            out["entry_point"] = self.entry_point
+        if self.solution is not None:
+            out["solution"] = self.solution
+        if self.limits != Limits():
+            out["limits"] = asdict(self.limits)
+        out["tests"] = tests
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, where: str = "") -> Assignment:
+        """Parse and validate one assignment; errors name ``where``, the id and the field."""
+        prefix = f"{where}: " if where else ""
+        if not isinstance(data, Mapping):
+            raise AssignmentError(f"{prefix}assignment must be an object, got {type(data).__name__}")
+        aid = data.get("id")
+        if not isinstance(aid, str) or not aid:
+            raise AssignmentError(f"{prefix}assignment: field 'id' must be a non-empty string")
+        here = f"{prefix}assignment {aid!r}"
+        for key in ("title", "statement"):
+            if not isinstance(data.get(key, ""), str):
+                raise AssignmentError(f"{here}: field {key!r} must be a string")
+        raw_tests = data.get("tests")
+        if not isinstance(raw_tests, list) or not raw_tests:
+            raise AssignmentError(f"{here}: field 'tests' must be a non-empty list")
+        tests = tuple(_test_from_dict(t, f"{here}: tests[{i}]") for i, t in enumerate(raw_tests))
+        limits = Limits()
+        if "limits" in data:
+            known = {f.name for f in fields(Limits)}
+            raw = data["limits"]
+            if not isinstance(raw, Mapping) or set(raw) - known:
+                raise AssignmentError(f"{here}: field 'limits' has unknown keys {sorted(set(raw) - known)}")
+            limits = replace(limits, **raw)
+        try:
+            return cls(
+                id=aid,
+                title=data.get("title") or aid,
+                statement=data.get("statement", ""),
+                tests=tests,
+                entry_point=data.get("entry_point"),
+                solution=data.get("solution"),
+                limits=limits,
+            )
+        except AssignmentError as exc:
+            raise AssignmentError(f"{prefix}{exc}") from None
+
+
+def _test_from_dict(data: Any, where: str) -> Test:
+    if not isinstance(data, Mapping):
+        raise AssignmentError(f"{where}: must be an object")
+    kind = data.get("kind")
+    if kind not in _TEST_TYPES:
+        raise AssignmentError(f"{where}: field 'kind' must be one of {sorted(_TEST_TYPES)}, got {kind!r}")
+    cls = _TEST_TYPES[kind]
+    allowed = {f.name for f in fields(cls) if f.init}
+    unknown = set(data) - allowed - {"kind"}
+    if unknown:
+        raise AssignmentError(f"{where}: unknown field(s) {sorted(unknown)}")
+    kwargs = {k: v for k, v in data.items() if k != "kind"}
+    if not isinstance(kwargs.get("name"), str) or not kwargs["name"]:
+        raise AssignmentError(f"{where}: field 'name' must be a non-empty string")
+    try:
+        if cls is CallTest:
+            for key in ("args", "expected"):
+                if key not in kwargs:
+                    raise AssignmentError(f"{where}: missing field {key!r}")
+            args = tagged_json.from_tagged(kwargs["args"])
+            if not isinstance(args, (list, tuple)):
+                raise AssignmentError(f"{where}: field 'args' must be a list")
+            kwargs["args"] = tuple(args)
+            kwargs["expected"] = tagged_json.from_tagged(kwargs["expected"])
+        return cls(**kwargs)
+    except AssignmentError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise AssignmentError(f"{where}: {exc}") from None
+
+
+def load_assignments(path: str | Path) -> dict[str, Assignment]:
+    """Load an assignment-set JSON file, validating every field.
+
+    Raises:
+        AssignmentError: naming the file, the assignment id and the field at fault.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AssignmentError(f"{path}: cannot read assignment file: {exc}") from None
+    if isinstance(data, Mapping) and "assignments" in data:
+        if data.get("format", FORMAT) != FORMAT:
+            raise AssignmentError(f"{path}: field 'format' must be {FORMAT!r}")
+        items = data["assignments"]
+    elif isinstance(data, Mapping):  # a single assignment object
+        items = [data]
+    else:
+        items = data
+    if not isinstance(items, list):
+        raise AssignmentError(f"{path}: field 'assignments' must be a list")
+    out: dict[str, Assignment] = {}
+    for i, item in enumerate(items):
+        a = Assignment.from_dict(item, where=f"{path}: assignments[{i}]")
+        if a.id in out:
+            raise AssignmentError(f"{path}: assignments[{i}]: duplicate id {a.id!r}")
+        out[a.id] = a
+    return out
+
+
+def save_assignments(assignments: Iterable[Assignment], path: str | Path) -> None:
+    """Write an assignment-set JSON file that :func:`load_assignments` reads back unchanged."""
+    data = {"format": FORMAT, "version": 1, "assignments": [a.to_dict() for a in assignments]}
+    Path(path).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def example_assignments() -> dict[str, Assignment]:
+    """The small example set that ships with the package (one of each test kind)."""
+    return load_assignments(Path(__file__).parent / "data" / "examples.json")

@@ -1,0 +1,87 @@
+"""GradeReport: what the grader says about one program."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STATUSES = (
+    "passed",  # every test passed
+    "failed",  # the program ran; some tests failed
+    "syntax_error",  # compile() refused it: nothing ran
+    "runtime_error",  # the program itself raised before any test could run
+    "timeout",  # CPU limit (or the wall-clock backstop) hit
+    "memory_error",  # address-space limit hit
+    "crashed",  # the child died abnormally (signal, os._exit, broken result channel)
+    "output_limit",  # printed more than the output cap
+    "forbidden",  # the program did something the sandbox forbids (exec, fork, sockets,
+    #               a submission-defined object returned as a result)
+    "too_large",  # the code is over the size limit; nothing ran
+)
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """The outcome of one test.
+
+    ``expected`` and ``got`` are reprs, filled only for visible tests; ``line`` is a line
+    number in the student's program (never the harness's).
+    """
+
+    name: str
+    kind: str
+    passed: bool
+    hidden: bool = False
+    score: float = 0.0  # fraction of this test earned, 0..1 (scripts can earn part)
+    call: str | None = None  # e.g. "add(1, 2)" or the stdin given, for feedback
+    expected: str | None = None
+    got: str | None = None
+    error_type: str | None = None  # "ZeroDivisionError", "AssertionError", ...
+    error: str | None = None  # the error line as CPython prints it
+    line: int | None = None
+    output: str | None = None  # what a scored script printed (the feedback students saw)
+
+
+@dataclass(frozen=True)
+class GradeReport:
+    """The grader's verdict on one program for one assignment."""
+
+    score: float  # 0..1
+    passed: int  # tests fully passed
+    total: int
+    status: str  # one of STATUSES
+    tests: tuple[TestResult, ...] = ()
+    error_type: str | None = None  # program-level error (syntax, top-level crash, timeout)
+    error: str | None = None  # as CPython prints it: "SyntaxError: invalid syntax (line 3)"
+    line: int | None = None
+    runtime: float = 0.0  # seconds; left out wherever determinism is checked
+    layers: tuple[str, ...] = ()  # isolation layers that were active
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fully_correct(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def feedback(self) -> str:
+        """Summary-level feedback text (see :mod:`student_gym.feedback` for other levels)."""
+        from student_gym.feedback import render_feedback
+
+        return render_feedback(self, "summary")
+
+    def to_dict(self, *, runtime: bool = True) -> dict[str, Any]:
+        """JSON-ready form; ``runtime=False`` drops the only non-deterministic field."""
+        d = asdict(self)
+        d["tests"] = [asdict(t) for t in self.tests]
+        d["layers"] = list(self.layers)
+        if not runtime:
+            d.pop("runtime")
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GradeReport:
+        d = dict(data)
+        d["tests"] = tuple(TestResult(**t) for t in d.get("tests", ()))
+        d["layers"] = tuple(d.get("layers", ()))
+        d.setdefault("runtime", 0.0)
+        return cls(**d)
