@@ -6,6 +6,7 @@ Imports and grades without torch.
 from __future__ import annotations
 
 from student_gym.assignments import Assignment, CallTest, CheckTest, IOTest, Limits, ScriptTest
+from student_gym.grader import grade, grade_many, start_server
 from student_gym.grader.report import GradeReport, TestResult
 
 __version__ = "0.1.0"
@@ -19,4 +20,8 @@ __all__ = [
     "Limits",
     "ScriptTest",
     "TestResult",
+    "grade",
+    "grade_many",
+    "start_server",
 ]
+from student_gym import registration as _registration  # noqa: F401

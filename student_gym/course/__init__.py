@@ -1,7 +1,35 @@
-"""Course logs: the data model, importers and the bundled sample course."""
+"""Course logs: the data model, the native format, importers and the bundled sample course.
+
+See docs/course.md. The API others code against::
+
+    load_course(path) -> Course            # native JSONL (file or directory)
+    save_course(course, path) -> Path
+    bundled_course() -> Course             # the shipped generated course, cached
+"""
 
 from __future__ import annotations
 
+from student_gym.course.bundled import BUNDLED_PATH, bundled_course
+from student_gym.course.falconcode import import_falconcode
+from student_gym.course.import_report import ImportReport
 from student_gym.course.model import Course, Submission, Trajectory
+from student_gym.course.native import CourseFormatError, load_course, save_course
+from student_gym.course.progsnap2 import import_progsnap2
+from student_gym.course.regrade import RegradeResult, drop_mismatched, regrade
 
-__all__ = ["Course", "Submission", "Trajectory"]
+__all__ = [
+    "BUNDLED_PATH",
+    "Course",
+    "CourseFormatError",
+    "ImportReport",
+    "RegradeResult",
+    "Submission",
+    "Trajectory",
+    "bundled_course",
+    "drop_mismatched",
+    "import_falconcode",
+    "import_progsnap2",
+    "load_course",
+    "regrade",
+    "save_course",
+]

@@ -1,7 +1,150 @@
-"""The sandboxed unit-test grader (see docs/grader.md)."""
+"""The sandboxed unit-test grader (see docs/grader.md).
+
+``grade(code, assignment)`` runs one program against an assignment's tests in a child forked by
+a small fork server (:mod:`.server`), sandboxed (:mod:`.child`), and returns a deterministic
+:class:`GradeReport`. ``grade_many`` runs many at once on all cores and returns exactly what
+grading one by one returns, in input order. Call :func:`start_server` before loading a big
+model: a fork's cost grows with the forking process's memory, and the server stays small.
+"""
 
 from __future__ import annotations
 
+import os
+import platform
+from collections.abc import Iterable
+from typing import Any
+
+from student_gym.assignments import Assignment
 from student_gym.grader.report import STATUSES, GradeReport, TestResult
 
-__all__ = ["STATUSES", "GradeReport", "TestResult"]
+__all__ = [
+    "STATUSES",
+    "GradeReport",
+    "TestResult",
+    "grade",
+    "grade_many",
+    "isolation_report",
+    "start_server",
+]
+
+
+def start_server() -> None:
+    """Start the fork server now (idempotent); it is otherwise started on first use."""
+    from student_gym.grader.client import get_client
+
+    get_client().start()
+
+
+def grade(code: str, assignment: Assignment, *, unsafe: bool = False) -> GradeReport:
+    """Grade one program.
+
+    Args:
+        code: the program's source text.
+        assignment: the assignment whose tests it runs.
+        unsafe: grade even where the isolation layers are incomplete (only for code you
+            trust); the baseline sandbox is always applied. ``STUDENT_GYM_UNSAFE=1`` does the
+            same.
+
+    Returns:
+        The verdict; ``report.to_dict(runtime=False)`` is deterministic.
+
+    Raises:
+        RuntimeError: the sandbox is incomplete here and ``unsafe`` was not given.
+    """
+    return grade_many([(code, assignment)], workers=1, unsafe=unsafe)[0]
+
+
+def grade_many(pairs: Iterable[tuple[str, Assignment]], *, workers: int | None = None,
+               unsafe: bool = False) -> list[GradeReport]:
+    """Grade many programs in parallel; same reports (runtime aside) as :func:`grade`, in order.
+
+    Args:
+        pairs: ``(code, assignment)`` pairs.
+        workers: children in flight at once; default: every core this process may use.
+        unsafe: see :func:`grade`.
+    """
+    from student_gym.grader.client import get_client
+    from student_gym.grader.verdict import build_report, make_job, too_large_report, wall_limit
+
+    pairs = list(pairs)
+    if pairs:
+        _require_isolation(unsafe)
+    reports: list[GradeReport | None] = [None] * len(pairs)
+    jobs, walls, where = [], [], []
+    for index, (code, assignment) in enumerate(pairs):
+        if not isinstance(code, str):
+            raise TypeError(f"grade_many: pairs[{index}]: code must be str, got {type(code).__name__}")
+        if len(code.encode("utf-8", "replace")) > assignment.limits.code_bytes:
+            reports[index] = too_large_report(code, assignment)
+            continue
+        jobs.append(make_job(code, assignment))
+        walls.append(wall_limit(assignment))
+        where.append(index)
+    if jobs:
+        width = workers or _usable_cores()
+        outcomes = get_client().run(jobs, walls, max(1, width))
+        for index, outcome in zip(where, outcomes, strict=True):
+            reports[index] = build_report(pairs[index][1], outcome)
+    return [r for r in reports if r is not None]
+
+
+def _usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def isolation_report() -> dict[str, Any]:
+    """What sandbox a submission gets here: ``layers`` (measured), ``available``, ``platform``.
+
+    ``available`` says whether the layers suffice to grade untrusted code without
+    ``unsafe=True`` (the isolation module's policy).
+    """
+    from student_gym.grader import child
+
+    layers = _server_layers()
+    isolation = child._isolation
+    return {
+        "layers": list(layers),
+        "available": bool(isolation is not None and isolation._enough(layers)),
+        "platform": f"{platform.system()} {platform.release()} {platform.machine()}",
+    }
+
+
+def _server_layers() -> tuple[str, ...]:
+    """The layers this process's fork server gives a child, measured once per server by
+    grading a trivial program (a real child, not a guess)."""
+    from student_gym.assignments import CallTest
+    from student_gym.grader.client import get_client
+
+    client = get_client()
+    client.start()
+    if client.layers is None:
+        probe = Assignment(id="probe", title="probe", statement="", entry_point="f",
+                           tests=(CallTest(name="t", args=(), expected=1),))
+        client.layers = grade("def f():\n    return 1\n", probe, unsafe=True).layers
+    return client.layers
+
+
+def _require_isolation(unsafe: bool) -> None:
+    """Refuse untrusted code where the isolation layers are incomplete, unless told not to."""
+    from student_gym.grader import child
+
+    isolation = child._isolation
+    if isolation is None:
+        if unsafe or os.environ.get("STUDENT_GYM_UNSAFE", "").lower() in ("1", "true", "yes"):
+            return
+        raise RuntimeError("refusing to grade untrusted code: the isolation module is missing; "
+                           "pass unsafe=True or set STUDENT_GYM_UNSAFE=1 for code you trust")
+    if isolation.unsafe_requested(unsafe):
+        return
+    layers = _server_layers()
+    if not isolation._enough(layers):
+        from student_gym.grader.client import get_client
+
+        failure = get_client().isolation_error
+        why = f"; setting it up failed: {failure}" if failure else ""
+        raise RuntimeError(
+            f"refusing to grade untrusted code: the sandbox is incomplete here (active: "
+            f"{', '.join(layers) or 'none'}{why}). Pass unsafe=True or set "
+            "STUDENT_GYM_UNSAFE=1 to grade anyway, only for code you trust.")

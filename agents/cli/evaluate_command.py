@@ -1,0 +1,216 @@
+"""``student-gym evaluate``: the 5-step rollout evaluation of one or more agents.
+
+Examples::
+
+    student-gym evaluate --agent replay --agent novice --limit 20 --out runs/eval
+    student-gym evaluate --agent lm:runs/sft/merged --out runs/eval
+    student-gym evaluate --agent api:gpt-5-mini --allow-remote-course-data \\
+        --max-cost-usd 5 --input-price 0.25 --output-price 2 --temperature none --out runs/eval
+    student-gym evaluate --compare runs/eval/replay/results.json runs/eval/novice/results.json
+
+Each agent's run goes to ``OUT/<agent>/`` (episodes.jsonl, run.json, results.json); running the
+same command again resumes it. The comparison table is printed and ``OUT/per_step.png`` drawn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "evaluate",
+        help=help_text,
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--agent",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="replay | novice | lm:PATH | api:MODEL (repeat to compare several)",
+    )
+    p.add_argument("--course", default="bundled", help="'bundled' or a native course path")
+    p.add_argument("--split", default="test", help="split or term to evaluate (default: test)")
+    p.add_argument("--steps", type=int, default=5, help="step limit per episode (default 5)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N trajectories")
+    p.add_argument(
+        "--feedback-level",
+        default="summary",
+        choices=("none", "grade", "summary", "detailed"),
+        help="grader feedback in the dialogs (default summary)",
+    )
+    p.add_argument("--para", action="store_true", help="PARA dialogs: neutral feedback turns")
+    p.add_argument(
+        "--score-source",
+        default="regraded",
+        choices=("regraded", "logged"),
+        help="the student's grade that counts (default: regraded by our grader)",
+    )
+    p.add_argument("--batch-size", type=int, default=32, help="live episodes advanced together")
+    p.add_argument("--out", default="runs/eval", help="output directory (default runs/eval)")
+    p.add_argument("--no-resume", action="store_true", help="redo finished episodes")
+    p.add_argument(
+        "--compare",
+        nargs="+",
+        default=[],
+        metavar="RESULTS",
+        help="results.json files to add to the table",
+    )
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for CIs")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed (bootstrap, novice plans, few-shot picks)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-plot", action="store_true", help="do not draw per_step.png")
+    p.add_argument(
+        "--fewshot",
+        type=int,
+        default=0,
+        metavar="K",
+        help="wrap lm/api agents with K training-term trajectories",
+    )
+    lm = p.add_argument_group("lm agents")
+    lm.add_argument("--adapter", default=None, help="LoRA adapter directory for lm:PATH")
+    lm.add_argument("--max-new-tokens", type=int, default=512)
+    lm.add_argument("--max-prompt-tokens", type=int, default=3072)
+    lm.add_argument("--load-in-4bit", action="store_true")
+    api = p.add_argument_group("api agents")
+    api.add_argument(
+        "--api-base", default=None, help="OpenAI-compatible base URL (default: OpenAI)"
+    )
+    api.add_argument(
+        "--allow-remote-course-data",
+        action="store_true",
+        help="allow sending course dialogs (statements, student programs) to the endpoint",
+    )
+    api.add_argument("--max-total-tokens", type=int, default=None, help="token cap for the run")
+    api.add_argument("--max-cost-usd", type=float, default=None, help="dollar cap for the run")
+    api.add_argument("--input-price", type=float, default=0.0, help="USD per million prompt tokens")
+    api.add_argument(
+        "--output-price", type=float, default=0.0, help="USD per million completion tokens"
+    )
+    api.add_argument("--temperature", default="0", help="a float, or 'none' to leave it out")
+    api.add_argument("--concurrency", type=int, default=4, help="API requests in flight")
+    p.set_defaults(func=run)
+    return p
+
+
+def build_agent(spec: str, course: Any, args: argparse.Namespace) -> Any:
+    """An agent from its CLI spec (lazy imports: torch only for lm:)."""
+    kind, _, arg = spec.partition(":")
+    if kind == "replay" and not arg:
+        from agents.replay import ReplayAgent
+
+        return ReplayAgent()
+    if kind == "novice" and not arg:
+        from agents.novice import NoviceAgent
+
+        return NoviceAgent(course, seed=args.seed)
+    if kind == "lm" and arg:
+        from agents.lm import LMAgent
+
+        agent = LMAgent(
+            arg,
+            adapter=args.adapter,
+            max_new_tokens=args.max_new_tokens,
+            max_prompt_tokens=args.max_prompt_tokens,
+            load_in_4bit=args.load_in_4bit,
+        )
+    elif kind == "api" and arg:
+        from agents.api import ApiAgent
+
+        temperature = None if args.temperature.lower() == "none" else float(args.temperature)
+        agent = ApiAgent(
+            arg,
+            base_url=args.api_base,
+            allow_course_data=args.allow_remote_course_data,
+            max_total_tokens=args.max_total_tokens,
+            max_cost_usd=args.max_cost_usd,
+            input_price_per_million=args.input_price,
+            output_price_per_million=args.output_price,
+            max_new_tokens=args.max_new_tokens,
+            temperature=temperature,
+            max_prompt_tokens=args.max_prompt_tokens,
+            concurrency=args.concurrency,
+        )
+    else:
+        raise ValueError(f"--agent {spec!r}: expected replay, novice, lm:PATH or api:MODEL")
+    if args.fewshot:
+        from agents.fewshot import FewShotAgent
+
+        agent = FewShotAgent(agent, course, k=args.fewshot, seed=args.seed)
+    return agent
+
+
+def run_dir_name(label: str) -> str:
+    """A directory name for an agent label (``api:gpt-5-mini`` -> ``api_gpt-5-mini``)."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", label).strip("_") or "agent"
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from student_gym.evaluation import Results, evaluate
+    from student_gym.evaluation.plots import plot_per_step
+    from student_gym.evaluation.tables import print_tables
+
+    console = Console()
+    err = Console(stderr=True)
+    if not args.agent and not args.compare:
+        err.print("[red]evaluate: give at least one --agent or --compare RESULTS[/red]")
+        return 2
+    runs: list[Results] = []
+    for path in args.compare:
+        try:
+            runs.append(Results.load(path))
+        except (OSError, ValueError) as exc:
+            err.print(f"[red]evaluate: --compare {path}: {exc}[/red]")
+            return 2
+    out = Path(args.out)
+    if args.agent:
+        from student_gym.env import resolve_course
+
+        course = resolve_course(None if args.course == "bundled" else args.course)
+        for spec in args.agent:
+            try:
+                agent = build_agent(spec, course, args)
+            except (ValueError, PermissionError) as exc:
+                err.print(f"[red]evaluate: {exc}[/red]")
+                return 2
+            label = str(getattr(agent, "name", spec))
+            results = evaluate(
+                agent,
+                course,
+                split=args.split,
+                steps=args.steps,
+                limit=args.limit,
+                feedback_level=args.feedback_level,
+                para=args.para,
+                score_source=args.score_source,
+                batch_size=args.batch_size,
+                out_dir=out / run_dir_name(label),
+                resume=not args.no_resume,
+                progress=not args.no_progress and sys.stderr.isatty(),
+                seed=args.seed,
+                bootstrap=args.bootstrap,
+                extra_provenance={"cli_agent_spec": spec, "argv": sys.argv[1:]},
+            )
+            if results.stopped:
+                err.print(
+                    f"[yellow]{label}: stopped early ({results.stopped}); "
+                    f"{results.counts['episodes']}/{results.counts['planned_episodes']} episodes "
+                    "done. Run the same command again to resume.[/yellow]"
+                )
+            console.print(f"{label}: results in {out / run_dir_name(label) / 'results.json'}")
+            runs.append(results)
+    print_tables(runs, console)
+    if not args.no_plot and runs:
+        png = plot_per_step(runs, out / "per_step.png")
+        console.print(f"per-step curves: {png}")
+    return 0

@@ -1,0 +1,257 @@
+"""Trajectory -> chat messages: the ONE serializer that the env, SFT, DPO and DAPO share.
+
+A dialog is ``system`` (persona + rules of the environment), ``user`` (the assignment
+statement), then alternating ``assistant`` (a full program in a fenced python block) and
+``user`` (the grader's feedback on that program). Messages are plain ``{"role", "content"}``
+dicts, always freshly built, so callers may hand them out or mutate them safely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from student_gym.assignments import Assignment
+from student_gym.course.model import Course, Submission, Trajectory
+from student_gym.feedback import FEEDBACK_LEVELS, NEUTRAL_FEEDBACK, render_feedback
+from student_gym.grader.report import GradeReport
+from student_gym.program_ast import same_program
+
+# NEUTRAL_FEEDBACK (PARA): one fixed line that says a program arrived and nothing about it;
+# it is also what render_feedback gives at level "none".
+
+_PERSONA = (
+    "You are a student in your first programming course, still learning Python. You are not "
+    "an expert: you write programs the way a beginner does, make the mistakes beginners make, "
+    "and improve your program one attempt at a time."
+)
+_RULES_COMMON = (
+    "You are working on an assignment in a learning environment. Every time it is your turn, "
+    "submit your complete program, the whole file, in a single fenced Python code block "
+    "(```python ... ```)."
+)
+_RULES_WITH_FEEDBACK = (
+    "After each submission the environment runs its tests on your program and replies with "
+    "feedback on it; read the feedback and submit your next attempt."
+)
+_RULES_WITHOUT_FEEDBACK = (
+    "After each submission the environment only confirms that it received your program: it "
+    "gives no test results, grades or other feedback. Submit your next attempt when asked."
+)
+
+
+@dataclass(frozen=True)
+class DialogStyle:
+    """How trajectories are rendered as dialogs.
+
+    Attributes:
+        feedback_level: what each feedback turn says, one of :data:`FEEDBACK_LEVELS`
+            (rendered by :func:`student_gym.feedback.render_feedback`); "none" is the neutral
+            line.
+        para: the PARA baseline: every feedback turn is :data:`NEUTRAL_FEEDBACK` whatever the
+            level, and the system prompt says that no feedback will be given.
+        system_prompt: replaces the default persona + rules text when set.
+    """
+
+    feedback_level: str = "summary"
+    para: bool = False
+    system_prompt: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.feedback_level not in FEEDBACK_LEVELS:
+            raise ValueError(
+                f"DialogStyle: feedback_level must be one of {FEEDBACK_LEVELS}, "
+                f"got {self.feedback_level!r}"
+            )
+
+    @classmethod
+    def para_style(cls) -> DialogStyle:
+        """The PARA baseline: neutral feedback, a system prompt that promises none."""
+        return cls(feedback_level="none", para=True)
+
+    @property
+    def gives_feedback(self) -> bool:
+        """Whether feedback turns carry anything about the program."""
+        return not self.para and self.feedback_level != "none"
+
+
+def system_prompt(style: DialogStyle) -> str:
+    """The system message: the novice persona and the rules of the environment."""
+    if style.system_prompt is not None:
+        return style.system_prompt
+    rules = _RULES_WITH_FEEDBACK if style.gives_feedback else _RULES_WITHOUT_FEEDBACK
+    return f"{_PERSONA}\n\n{_RULES_COMMON} {rules}"
+
+
+def statement_text(assignment: Assignment) -> str:
+    """The first user turn: the assignment statement as the course wrote it."""
+    return assignment.statement.strip()
+
+
+def format_program(code: str) -> str:
+    """A program as an assistant turn: one fenced python block.
+
+    The fence is longer than any run of backticks in the code (CommonMark), so a program
+    containing a ``` string still round-trips through :class:`student_gym.replies.ReplyParser`.
+    """
+    longest, run = 0, 0
+    for ch in code:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}python\n{code.rstrip()}\n{fence}"
+
+
+def feedback_text(report: GradeReport, style: DialogStyle) -> str:
+    """The user turn that answers a program: the grader's feedback at the style's level."""
+    if style.para:
+        return NEUTRAL_FEEDBACK  # whatever the level: PARA reveals nothing
+    return render_feedback(report, style.feedback_level)
+
+
+def dialog_messages(
+    assignment: Assignment,
+    turns: Sequence[tuple[str, GradeReport]],
+    style: DialogStyle,
+) -> list[dict[str, str]]:
+    """system, user(statement), then (assistant program, user feedback) per turn.
+
+    Args:
+        assignment: the assignment being solved.
+        turns: (program code, grader report on it) in submission order.
+        style: how to render it.
+    """
+    messages = [
+        {"role": "system", "content": system_prompt(style)},
+        {"role": "user", "content": statement_text(assignment)},
+    ]
+    for code, report in turns:
+        messages.append({"role": "assistant", "content": format_program(code)})
+        messages.append({"role": "user", "content": feedback_text(report, style)})
+    return messages
+
+
+# -- which submissions form the dialog -------------------------------------------------------
+
+
+def graded_submissions(
+    trajectory: Trajectory, assignment: Assignment | None = None
+) -> list[Submission]:
+    """The trajectory's submissions, each with its regraded report.
+
+    Submissions without a report are graded lazily, in one parallel batch, with
+    :func:`student_gym.grade_many` against ``assignment`` (courses loaded from the native
+    format already carry their reports, so this normally grades nothing).
+
+    Raises:
+        ValueError: a submission has no report and no assignment was given to grade it.
+    """
+    missing = [i for i, s in enumerate(trajectory.submissions) if s.report is None]
+    subs = list(trajectory.submissions)
+    if not missing:
+        return subs
+    if assignment is None:
+        raise ValueError(
+            f"trajectory {trajectory.id!r}: submission {subs[missing[0]].order} has no grade "
+            "report; pass the assignment so that it can be graded"
+        )
+    from student_gym.grader import grade_many
+
+    reports = grade_many([(subs[i].code, assignment) for i in missing])
+    for i, report in zip(missing, reports, strict=True):
+        subs[i] = replace(subs[i], report=report)
+    return subs
+
+
+def effective_submissions(
+    trajectory: Trajectory, assignment: Assignment | None = None
+) -> list[Submission]:
+    """The submissions that become assistant turns.
+
+    The trajectory is first cut after its first fully correct submission (regraded status
+    ``passed``); then each run of consecutive submissions with the same normalized AST
+    (:func:`student_gym.program_ast.same_program`) is collapsed to the *first* of the run: the
+    moment the student first submitted that program. Returned submissions carry reports
+    (graded lazily when missing, see :func:`graded_submissions`).
+    """
+    subs = graded_submissions(trajectory, assignment)
+    cut = next((i for i, s in enumerate(subs) if s.report.status == "passed"), len(subs) - 1)
+    out: list[Submission] = []
+    for sub in subs[: cut + 1]:
+        if out and same_program(out[-1].code, sub.code):
+            continue
+        out.append(sub)
+    return out
+
+
+def prefix_messages(
+    course: Course, trajectory: Trajectory, prefix: int, style: DialogStyle
+) -> list[dict[str, str]]:
+    """The dialog after the first ``prefix`` effective submissions and their feedback.
+
+    It ends with a user turn (the statement when ``prefix`` is 0); the student's next real
+    submission is ``effective_submissions(trajectory)[prefix]``. This is exactly the env's
+    observation for (trajectory, prefix) and the prompt of SFT/DPO/DAPO rows.
+
+    Raises:
+        KeyError: the course has no assignment for the trajectory.
+        ValueError: ``prefix`` is outside ``0..len(effective_submissions)``.
+    """
+    assignment = course_assignment(course, trajectory)
+    subs = effective_submissions(trajectory, assignment)
+    if not 0 <= prefix <= len(subs):
+        raise ValueError(
+            f"trajectory {trajectory.id!r}: prefix {prefix} is outside 0..{len(subs)} "
+            f"({len(subs)} effective submissions)"
+        )
+    return dialog_messages(assignment, [(s.code, s.report) for s in subs[:prefix]], style)
+
+
+def course_assignment(course: Course, trajectory: Trajectory) -> Assignment:
+    """The assignment a trajectory belongs to, with an error that names both when missing."""
+    try:
+        return course.assignments[trajectory.assignment]
+    except KeyError:
+        raise KeyError(
+            f"trajectory {trajectory.id!r}: assignment {trajectory.assignment!r} is not in "
+            f"course {course.name!r}"
+        ) from None
+
+
+# -- truncation ------------------------------------------------------------------------------
+
+
+def truncate_messages(
+    messages: Sequence[dict[str, str]],
+    count_tokens: Callable[[list[dict[str, str]]], int],
+    max_tokens: int,
+) -> list[dict[str, str]]:
+    """Left-truncate a dialog to ``max_tokens`` by whole turns.
+
+    The head (everything up to and including the first user turn: system + statement) is
+    always kept; (assistant, user) pairs are dropped from the front, oldest first, until
+    ``count_tokens`` of the result fits. When even the head alone does not fit, the head alone
+    is returned (a prompt without its assignment is worse than an over-long one).
+
+    Args:
+        messages: the dialog (not modified).
+        count_tokens: tokens of a message list, e.g. the length of the chat-templated prompt.
+        max_tokens: the budget.
+    """
+    messages = [dict(m) for m in messages]
+    if count_tokens(messages) <= max_tokens:
+        return messages
+    first_user = next((i for i, m in enumerate(messages) if m["role"] == "user"), 0)
+    head, tail = messages[: first_user + 1], messages[first_user + 1 :]
+    # Fewer turns never cost more tokens, so binary-search the fewest pairs to drop: a real
+    # tokenizer count renders the whole dialog, and long trajectories would otherwise pay
+    # one rendering per dropped pair.
+    pairs = (len(tail) + 1) // 2
+    low, high = 1, pairs  # dropping `high` pairs (everything) always "fits": the head rule
+    while low < high:
+        mid = (low + high) // 2
+        if count_tokens(head + tail[2 * mid :]) <= max_tokens:
+            high = mid
+        else:
+            low = mid + 1
+    return head + tail[2 * high :]

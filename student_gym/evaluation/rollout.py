@@ -1,0 +1,211 @@
+"""The batched evaluation rollout: every live episode advances together.
+
+One loop drives a pool of :class:`~student_gym.env.StudentProgrammingEnv` instances (the same
+env class users step by hand). Each round asks the agent for one reply per live episode in a
+single ``act`` call (an LM generates for the whole batch at once) and grades all the programs
+with one :func:`student_gym.grade_many` call (:func:`student_gym.env.step_many`). Finished
+episodes free their slot for the next start, so the batch stays full (continuous batching).
+
+An episode ends when the learner's program is fully correct or when it has made as many steps
+as the student has real submissions left to pair with (``student_steps``, at most ``steps``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from student_gym.course.model import Course
+from student_gym.env import StudentProgrammingEnv, step_many
+from student_gym.evaluation.episodes import EpisodeRecord, Start, StepRecord
+
+
+class StopEvaluation(Exception):  # noqa: N818 - it is a signal, not an error
+    """Raised by an agent to stop the evaluation cleanly (e.g. an API cost cap was reached).
+
+    Finished episodes are kept; the run can be resumed later.
+    """
+
+
+class PairScorer:
+    """Pair metrics from :mod:`student_gym.metrics`, cached by program text.
+
+    The same real submission is a target for many starts and the replay agent's programs equal
+    their targets, so caching saves most CodeBLEU calls.
+    """
+
+    def __init__(self) -> None:
+        self._codebleu: dict[tuple[str, str], dict[str, float]] = {}
+
+    def codebleu(self, pred: str, ref: str) -> dict[str, float]:
+        from student_gym.metrics import codebleu
+
+        key = (pred, ref)
+        if key not in self._codebleu:
+            self._codebleu[key] = codebleu(pred, ref)
+        return self._codebleu[key]
+
+    def finish(self, record: EpisodeRecord, targets: Sequence[tuple[str, float | None]]) -> None:
+        """Fill the pair metrics of a finished episode and the self-similarity of its targets."""
+        from student_gym.metrics import grade_proximity
+
+        for step in record.steps:
+            if not step.valid:
+                continue
+            if step.target_score is not None:
+                step.grade_proximity = grade_proximity(step.score, step.target_score)
+            scores = self.codebleu(step.code, step.target_code or "")
+            step.codebleu = scores["codebleu"]
+            step.codebleu_fixed = scores["codebleu_fixed"]
+        record.target_self = []
+        for code, _ in targets[: record.student_steps]:
+            scores = self.codebleu(code, code)
+            record.target_self.append(
+                {"codebleu": scores["codebleu"], "codebleu_fixed": scores["codebleu_fixed"]}
+            )
+
+
+@dataclass
+class _Live:
+    env: StudentProgrammingEnv
+    start: Start
+    observation: tuple
+    info: dict[str, Any]
+    record: EpisodeRecord
+
+
+def rollout(
+    agent: Any,
+    course: Course,
+    starts: Sequence[Start],
+    *,
+    split: str = "test",
+    feedback_level: str = "summary",
+    para: bool = False,
+    batch_size: int = 32,
+    on_episode: Callable[[EpisodeRecord], None] | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+) -> list[EpisodeRecord]:
+    """Run the protocol's episodes for ``starts``, ``batch_size`` live episodes at a time.
+
+    Args:
+        agent: an :class:`agents.base.Agent` (``act(observations) -> replies``; agents with
+            ``needs_info = True`` also get the env infos).
+        course: the course the starts come from.
+        starts: the episodes to run (see :func:`protocol_starts`).
+        split: the split the env is built on (only used to validate the course).
+        feedback_level: the grader feedback level of the dialogs.
+        para: use the PARA variant (neutral feedback turns).
+        batch_size: live episodes per round.
+        on_episode: called with each finished record, as soon as it finishes (for JSONL).
+        env_kwargs: more keyword arguments for the env.
+
+    Returns:
+        The finished records, in the order they finished.
+
+    Raises:
+        StopEvaluation: the agent stopped the run; records finished so far were passed to
+            ``on_episode``.
+    """
+    kwargs = dict(env_kwargs or {})
+    kwargs.setdefault("reward", "grade")  # rewards do not enter the metrics; keep it cheap
+    if para:
+        from student_gym.env import ParaStudentProgrammingEnv as env_class
+    else:
+        env_class = StudentProgrammingEnv
+    queue = deque(starts)
+    free = [
+        env_class(course=course, split=split, feedback_level=feedback_level, **kwargs)
+        for _ in range(max(1, min(batch_size, len(starts))))
+    ]
+    scorer = PairScorer()
+    live: list[_Live] = []
+    finished: list[EpisodeRecord] = []
+
+    def finish(item: _Live, end: str) -> None:
+        item.record.end = end
+        ep = item.env.episode
+        assert ep is not None
+        targets = [(s.code, s.score(item.env.score_source)) for s in ep.targets]
+        scorer.finish(item.record, targets)
+        finished.append(item.record)
+        free.append(item.env)
+        if on_episode is not None:
+            on_episode(item.record)
+
+    while queue or live:
+        while queue and free:
+            start = queue.popleft()
+            env = free.pop()
+            obs, info = env.reset(options={"trajectory": start.trajectory, "prefix": start.prefix})
+            record = EpisodeRecord(
+                trajectory=start.trajectory,
+                student=start.student,
+                assignment=start.assignment,
+                prefix=start.prefix,
+                student_steps=start.student_steps,
+            )
+            if start.student_steps < 1:
+                finish(_Live(env, start, obs, info, record), "student_done")
+                continue
+            live.append(_Live(env, start, obs, info, record))
+        if not live:
+            continue
+        replies = act_batch(agent, [x.observation for x in live], [x.info for x in live])
+        results = step_many([x.env for x in live], replies)
+        still: list[_Live] = []
+        for item, reply, (obs, _reward, terminated, _trunc, info) in zip(
+            live, replies, results, strict=True
+        ):
+            grade = info["grade"]
+            target = info.get("target")
+            item.record.steps.append(
+                StepRecord(
+                    j=info["step"],
+                    reply=reply,
+                    code=item.env.episode.records[-1]["code"],
+                    format_ok=bool(info["format_ok"]),
+                    score=float(grade["score"]),
+                    status=str(grade["status"]),
+                    target_code=target["code"] if target else None,
+                    target_score=target.get("score") if target else None,
+                )
+            )
+            item.observation, item.info = obs, info
+            if terminated:
+                finish(item, "correct")
+            elif info["step"] >= item.start.student_steps:
+                finish(item, "student_done")
+            else:
+                still.append(item)
+        live = still
+    return finished
+
+
+def act_batch(
+    agent: Any,
+    observations: Sequence[Any],
+    infos: Sequence[dict[str, Any]] | None = None,
+) -> list[str]:
+    """Ask ``agent`` for one reply per observation, passing infos to agents that want them.
+
+    Raises:
+        ValueError: the agent returned a different number of replies, or a non-string.
+    """
+    name = getattr(agent, "name", None) or type(agent).__name__
+    if getattr(agent, "needs_info", False):
+        if infos is None:
+            raise ValueError(f"agent {name} needs the env infos (needs_info=True)")
+        replies = list(agent.act(observations, infos=infos))
+    else:
+        replies = list(agent.act(observations))
+    if len(replies) != len(observations):
+        raise ValueError(
+            f"agent {name} returned {len(replies)} replies for {len(observations)} observations"
+        )
+    for i, reply in enumerate(replies):
+        if not isinstance(reply, str):
+            raise ValueError(f"agent {name}: reply {i} is {type(reply).__name__}, not str")
+    return replies

@@ -1,0 +1,175 @@
+"""Reward terms for one environment step, and the DAPO reward of DESIGN.md.
+
+A term is a function ``StepOutcome -> float``. The env builds one :class:`StepOutcome` per
+step (the reply, the program parsed from it, the grader's report, and the real student's next
+submission when replaying a trajectory) and calls the reward made by :func:`make_reward`.
+
+The DAPO reward (DESIGN.md):
+
+* -1.0 when the reply has no fenced code block (``format_ok`` False), whatever the grader made
+  of the text;
+* -0.5 when the program is a syntax error;
+* 2.0 when its normalized AST equals the real next submission's;
+* 1.0 when its grade equals the real grade (within 1e-9);
+* 0.0 otherwise (and when there is no real next submission to compare with, as in free mode);
+
+plus, when asked for, DAPO's soft over-length penalty (:func:`overlong_penalty`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from student_gym.grader.report import GradeReport
+from student_gym.program_ast import normalized_ast
+
+GRADE_TOLERANCE = 1e-9
+
+RewardTerm = Callable[["StepOutcome"], float]
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """Everything a reward may look at for one step.
+
+    Attributes:
+        reply: the learner's raw reply.
+        code: the program parsed from it (:class:`student_gym.replies.ReplyParser`).
+        format_ok: whether the reply kept the fenced-block format.
+        report: the grader's report on ``code``.
+        target_code: the real student's next submission, when replaying a trajectory.
+        target_score: its regraded grade.
+        completion_tokens: the reply's length in tokens, for the over-length penalty.
+    """
+
+    reply: str
+    code: str
+    format_ok: bool
+    report: GradeReport
+    target_code: str | None = None
+    target_score: float | None = None
+    completion_tokens: int | None = None
+
+
+def grade_reward(outcome: StepOutcome) -> float:
+    """The program's grade, 0..1."""
+    return float(outcome.report.score)
+
+
+def grade_match_reward(outcome: StepOutcome) -> float:
+    """1.0 when the grade equals the real next submission's grade (within 1e-9), else 0.0."""
+    if outcome.target_score is None:
+        return 0.0
+    return float(abs(outcome.report.score - outcome.target_score) <= GRADE_TOLERANCE)
+
+
+def ast_match_reward(outcome: StepOutcome) -> float:
+    """1.0 when the program's normalized AST equals the real next submission's, else 0.0.
+
+    Two programs that do not parse never match (a syntax error is not a behaviour to copy).
+    """
+    if outcome.target_code is None:
+        return 0.0
+    mine = normalized_ast(outcome.code)
+    return float(mine is not None and mine == normalized_ast(outcome.target_code))
+
+
+def format_reward(outcome: StepOutcome) -> float:
+    """0.0 when the reply kept the format, -1.0 when it had no (closed) fenced code block."""
+    return 0.0 if outcome.format_ok else -1.0
+
+
+def is_syntax_error(outcome: StepOutcome) -> bool:
+    """The grader's verdict decides; a program ``ast`` cannot parse counts too."""
+    return outcome.report.status == "syntax_error" or normalized_ast(outcome.code) is None
+
+
+def dapo_reward(outcome: StepOutcome) -> float:
+    """DESIGN.md's DAPO reward: -1 format, -0.5 syntax error, 2 same AST, 1 same grade, else 0."""
+    if not outcome.format_ok:
+        return -1.0
+    if is_syntax_error(outcome):
+        return -0.5
+    if ast_match_reward(outcome):
+        return 2.0
+    if grade_match_reward(outcome):
+        return 1.0
+    return 0.0
+
+
+def overlong_penalty(max_tokens: int, cache_tokens: int) -> RewardTerm:
+    """DAPO's soft over-length punishment (Yu et al., 2025, eq. 13).
+
+    With ``L_max = max_tokens`` and ``L_cache = cache_tokens``, a reply of ``n`` tokens gets
+    0 when ``n <= L_max - L_cache``, ``((L_max - L_cache) - n) / L_cache`` (from 0 down to -1)
+    in the cache zone, and -1 beyond ``L_max``. Outcomes without a token count get 0.
+    """
+    if max_tokens <= 0 or not 0 < cache_tokens <= max_tokens:
+        raise ValueError(
+            f"overlong_penalty: need 0 < cache_tokens <= max_tokens, got "
+            f"max_tokens={max_tokens}, cache_tokens={cache_tokens}"
+        )
+    soft_start = max_tokens - cache_tokens
+
+    def penalty(outcome: StepOutcome) -> float:
+        n = outcome.completion_tokens
+        if n is None or n <= soft_start:
+            return 0.0
+        if n <= max_tokens:
+            return (soft_start - n) / cache_tokens
+        return -1.0
+
+    return penalty
+
+
+TERMS: dict[str, RewardTerm] = {
+    "dapo": dapo_reward,
+    "grade": grade_reward,
+    "grade_match": grade_match_reward,
+    "ast_match": ast_match_reward,
+    "format": format_reward,
+}
+
+
+def make_reward(
+    spec: str | Sequence[tuple[str, float]],
+    *,
+    max_tokens: int | None = None,
+    cache_tokens: int | None = None,
+) -> RewardTerm:
+    """A weighted sum of named terms.
+
+    Args:
+        spec: a term name ("dapo", "grade", "grade_match", "ast_match", "format",
+            "overlong"), names joined by "+" ("dapo+overlong", weight 1 each), or
+            (name, weight) pairs such as ``[("dapo", 1.0), ("overlong", 0.5)]``.
+        max_tokens: L_max of the "overlong" term (required when it is used).
+        cache_tokens: L_cache of the "overlong" term (default: a quarter of ``max_tokens``).
+
+    Raises:
+        ValueError: an unknown term name, or "overlong" without ``max_tokens``.
+    """
+    if isinstance(spec, str):
+        pairs = [(name.strip(), 1.0) for name in spec.split("+")]
+    else:
+        pairs = [(str(name), float(weight)) for name, weight in spec]
+    if not pairs:
+        raise ValueError("make_reward: empty reward spec")
+    terms: list[tuple[RewardTerm, float]] = []
+    for name, weight in pairs:
+        if name == "overlong":
+            if max_tokens is None:
+                raise ValueError("make_reward: the 'overlong' term needs max_tokens")
+            cache = cache_tokens if cache_tokens is not None else max(1, max_tokens // 4)
+            terms.append((overlong_penalty(max_tokens, cache), weight))
+        elif name in TERMS:
+            terms.append((TERMS[name], weight))
+        else:
+            known = ", ".join([*TERMS, "overlong"])
+            raise ValueError(f"make_reward: unknown reward term {name!r}; known: {known}")
+
+    def reward(outcome: StepOutcome) -> float:
+        return float(sum(weight * term(outcome) for term, weight in terms))
+
+    return reward

@@ -1,0 +1,198 @@
+"""Agents: replay, the rule-based novice, the OpenAI-compatible API learner (against a local
+HTTP server on 127.0.0.1) and the few-shot wrapper."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import gymnasium as gym
+import pytest
+from test_env_course import tiny_course
+
+from agents.api import ApiAgent, CostCapExceeded, CourseDataRefused
+from agents.base import Agent, act
+from agents.fewshot import FewShotAgent
+from agents.novice import NoviceAgent, Plan
+from agents.replay import ReplayAgent
+from student_gym import grade
+from student_gym.dialogs import DialogStyle, prefix_messages
+from student_gym.evaluation import evaluate
+from student_gym.replies import ReplyParser
+
+REPLY = "```python\ndef add(a, b):\n    return a + b\n```"
+
+
+class ChatServer:
+    """A tiny chat-completions server: records requests, answers REPLY with fixed usage."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append({"path": self.path, "body": body})
+                payload = {
+                    "id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": REPLY}}],
+                    "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+                }  # fmt: skip
+                data = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> ChatServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def observation(tid="F24/s1/add", prefix=1):
+    course = tiny_course()
+    return tuple(prefix_messages(course, course.trajectory(tid), prefix, DialogStyle()))
+
+
+def test_agents_follow_the_protocol():
+    course = tiny_course()
+    for agent in (ReplayAgent(), NoviceAgent(course), FewShotAgent(NoviceAgent(course), course)):
+        assert isinstance(agent, Agent)
+
+
+def test_replay_answers_the_real_next_submission():
+    env = gym.make("StudentProgramming-v0", course=tiny_course())
+    obs, info = env.reset(options={"trajectory": "F24/s1/add", "prefix": 1})
+    (reply,) = act(ReplayAgent(), [obs], [info])
+    assert ReplyParser().parse(reply).code == "def add(a, b):\n    return a - b"
+    with pytest.raises(ValueError, match="needs the env infos"):
+        act(ReplayAgent(), [obs])
+
+
+def test_novice_fixes_one_error_per_step_and_reads_syntax_errors():
+    course = tiny_course()
+    agent = NoviceAgent(course, seed=3)
+    env = gym.make("StudentProgramming-Free-v0", course=course)
+    for aid in ("add", "count_evens", "greet"):
+        obs, _ = env.reset(options={"assignment": aid})
+        first = agent.act([obs])[0]
+        assert agent.act([obs]) == [first]  # deterministic
+        statuses, programs = [], []
+        for _ in range(5):
+            obs, _, terminated, truncated, info = env.step(agent.act([obs])[0])
+            statuses.append(info["grade"]["status"])
+            programs.append(obs[-2]["content"])
+            if terminated or truncated:
+                break
+        assert statuses[-1] == "passed", (aid, statuses)
+        assert len(set(programs)) == len(programs)  # every step changed the program
+        if "syntax_error" in statuses:
+            assert statuses.index("syntax_error") == 0  # the colon is fixed first
+
+
+def test_novice_plan_errors_are_its_own():
+    assignment = tiny_course().assignments["count_evens"]
+    plan = Plan(assignment.solution, (("off_by_one", 0), ("comparison", 0), ("missing_colon", 0)))
+    full = plan.program(frozenset({0, 1, 2}))
+    assert "range(len(xs) - 1)" in full and "!=" in full and "def count_evens(xs)\n" in full
+    assert grade(full, assignment).status == "syntax_error"
+    assert grade(plan.program(frozenset({0, 1})), assignment).status == "failed"
+    assert grade(plan.program(frozenset()), assignment).status == "passed"
+
+
+def test_api_agent_refuses_course_data_without_the_flag():
+    with ChatServer() as server:
+        with pytest.raises(CourseDataRefused, match="allow-remote-course-data"):
+            ApiAgent("tiny", base_url=server.url)
+        assert server.requests == []
+
+
+def test_api_agent_talks_to_a_local_chat_server_and_caps_cost():
+    with ChatServer() as server:
+        agent = ApiAgent(
+            "tiny-model", base_url=server.url, api_key="x", allow_course_data=True,
+            max_cost_usd=0.0003, input_price_per_million=1.0, output_price_per_million=5.0,
+        )  # fmt: skip
+        replies = agent.act([observation(), observation("F24/s2/add")])
+        assert replies == [REPLY, REPLY]
+        bodies = [r["body"] for r in server.requests]  # concurrent: in any order
+        assert {r["path"] for r in server.requests} == {"/v1/chat/completions"}
+        assert all(b["model"] == "tiny-model" and b["temperature"] == 0.0 for b in bodies)
+        assert [dict(m) for m in observation()] in [b["messages"] for b in bodies]
+        # 2 requests x (100 in x $1 + 20 out x $5) / 1e6 = $0.0004 >= the $0.0003 cap
+        assert agent.usage.cost_usd == pytest.approx(0.0004)
+        with pytest.raises(CostCapExceeded, match="cost cap"):
+            agent.act([observation()])
+        assert len(server.requests) == 2
+
+
+def test_api_agent_cost_cap_stops_evaluation_cleanly(tmp_path):
+    with ChatServer() as server:
+        agent = ApiAgent(
+            "tiny-model", base_url=server.url, api_key="x", allow_course_data=True,
+            max_total_tokens=240, concurrency=1,
+        )  # fmt: skip
+        results = evaluate(agent, tiny_course(), out_dir=tmp_path, batch_size=2, bootstrap=0)
+        assert results.stopped and "token cap" in results.stopped
+        assert len(server.requests) == 2
+        assert results.provenance["agent"]["usage"]["requests"] == 2
+
+
+def test_fewshot_puts_training_trajectories_of_the_same_assignment_in_the_prompt():
+    course = tiny_course()
+    seen = []
+
+    class Echo:
+        name = "echo"
+
+        def act(self, observations):
+            seen.extend(observations)
+            return ["" for _ in observations]
+
+    agent = FewShotAgent(Echo(), course, k=2)
+    assert agent.name == "echo+fewshot2"
+    agent.act([observation(), observation("F24/s3/greet")])
+    add_system, greet_system = seen[0][0]["content"], seen[1][0]["content"]
+    assert "return a * b" in add_system  # the training-term student S24/s5 on add
+    assert "print('Hello, ' + input())" in greet_system and "return a * b" not in greet_system
+    assert "return a - b" not in add_system  # never the evaluated (test-term) students
+    assert seen[0][1:] == observation()[1:]  # the dialog itself is unchanged
+
+
+def test_cli_api_agent_needs_the_flag_and_respects_the_cap(tmp_path, capsys):
+    from agents.cli import main
+    from student_gym.course import save_course
+    from student_gym.evaluation import Results
+
+    course_path = str(save_course(tiny_course(), tmp_path / "course"))
+    with ChatServer() as server:
+        base = [
+            "evaluate",
+            "--agent",
+            "api:tiny",
+            "--api-base",
+            server.url,
+            "--course",
+            course_path,
+        ]
+        assert main([*base, "--out", str(tmp_path / "refused")]) == 2
+        assert server.requests == [] and "allow-remote-course-data" in capsys.readouterr().err
+        extra = ["--allow-remote-course-data", "--max-total-tokens", "240", "--concurrency", "1"]
+        assert main([*base, *extra, "--out", str(tmp_path / "o"), "--no-plot"]) == 0
+        results = Results.load(tmp_path / "o" / "api_tiny" / "results.json")
+        assert results.stopped and len(server.requests) == 2

@@ -1,0 +1,87 @@
+"""``student-gym demo --quick``: the whole pipeline end to end on the bundled course."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("trl")
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
+
+
+def test_quick_demo_trains_evaluates_and_reports(tmp_path: Path, capsys) -> None:
+    import torch
+
+    from agents.cli import main
+
+    torch.set_num_threads(1)
+    out = tmp_path / "demo"
+    assert main(["demo", "--quick", "--out", str(out)]) == 0
+    summary = json.loads((out / "demo_summary.json").read_text())
+    assert list(summary["results"]) == ["BASE", "PARA", "SFT", "DPO", "novice", "replay"]
+    for name in ("SFT", "PARA", "DPO"):
+        run = summary["training"][name]
+        assert math.isfinite(run["last_loss"]) and Path(run["path"]).is_dir()
+    # DPO trained on top of the SFT model (a full model directory: its base).
+    dpo_record = json.loads((out / "dpo" / "student_gym_run.json").read_text())
+    assert dpo_record["base_model"] == summary["training"]["SFT"]["path"]
+    # Replay is the real students themselves: every step paired, identical grades and code.
+    replay = summary["results"]["replay"]
+    assert replay["Cov"] == 1.0 and replay["GP"] == 1.0
+    assert summary["held_out"]["trajectories"] == 2  # QUICK evaluates two, spread over students
+    for name in ("BASE", "PARA", "SFT", "DPO"):
+        assert (out / "eval" / name / "results.json").is_file()
+        assert 0.0 <= summary["results"][name]["coverage_well_formed"] <= 1.0
+    assert Path(summary["plot"]).is_file()
+    printed = capsys.readouterr().out
+    assert "demo done" in printed and str(out) in printed and "replay" in printed
+
+
+def test_train_cli_runs_sft_on_the_bundled_course(tmp_path: Path, capsys) -> None:
+    import torch
+
+    from agents.cli import main
+    from agents.tiny import build_tiny_model
+
+    torch.set_num_threads(1)
+    model = build_tiny_model(tmp_path / "tiny")
+    out = tmp_path / "sft"
+    code = main(["train", "sft", "--model_name_or_path", str(model), "--output_dir", str(out),
+                 "--use_cpu", "true", "--max_steps", "1", "--per_device_train_batch_size", "1",
+                 "--max_length", "256", "--max_samples", "4", "--save_strategy", "no",
+                 "--disable_tqdm", "true"])
+    assert code == 0
+    assert (out / "adapter_config.json").is_file()  # LoRA by default
+    assert f"SFT model written to {out}" in capsys.readouterr().out
+    # Bad input: a clear error, not a traceback.
+    assert main(["train", "dpo", "--recipe", "no-such-recipe"]) == 2
+    assert "no recipe 'no-such-recipe'" in capsys.readouterr().err
+
+
+def test_well_formed_coverage_counts_only_fenced_compiling_programs(tmp_path: Path) -> None:
+    from agents.demo import well_formed_coverage
+    from student_gym.evaluation.episodes import EpisodeRecord, StepRecord, write_episode
+
+    def step(j: int, code: str, fmt: bool, status: str) -> StepRecord:
+        return StepRecord(j=j, reply=code, code=code, format_ok=fmt, score=0.0, status=status,
+                          target_code="x = 1\n", target_score=0.0)
+
+    episodes = [
+        # 3 student steps: a good program, noise without a fence, a fenced syntax error.
+        EpisodeRecord("t1", "s", "a", 1, 3, [step(1, "x = 2", True, "failed"),
+                                             step(2, "x y", False, "syntax_error"),
+                                             step(3, "x y", True, "syntax_error")]),
+        # 2 student steps, the learner solved it at step 1 (stopping early counts against it).
+        EpisodeRecord("t2", "s", "a", 1, 2, [step(1, "x = 1", True, "passed")]),
+    ]
+    path = tmp_path / "episodes.jsonl"
+    with path.open("w") as handle:
+        for record in episodes:
+            write_episode(handle, record)
+    assert well_formed_coverage(path, steps=5) == 2 / 5
+    assert well_formed_coverage(path, steps=1) == 2 / 2

@@ -1,0 +1,206 @@
+"""The evaluation protocol: metrics aggregation on hand-made episodes, the batched rollout,
+evaluate() with replay/novice agents, resuming, stopping, and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_env_course import tiny_course
+
+from agents.cli import main
+from agents.novice import NoviceAgent
+from agents.replay import ReplayAgent
+from student_gym.course import save_course
+from student_gym.evaluation import (
+    EpisodeRecord,
+    Results,
+    StepRecord,
+    StopEvaluation,
+    aggregate,
+    evaluate,
+    protocol_starts,
+    rollout,
+)
+from student_gym.evaluation.rollout import PairScorer
+
+SELF = [{"codebleu": 1.0, "codebleu_fixed": 1.0}] * 5
+
+
+def step(j, score, target_score, code="x = 1", target="x = 1", cb=1.0):
+    return StepRecord(
+        j=j, reply="", code=code, format_ok=True, score=score, status="failed",
+        target_code=target, target_score=target_score,
+        grade_proximity=1 - abs(score - target_score), codebleu=cb, codebleu_fixed=cb,
+    )  # fmt: skip
+
+
+def episode(student, steps, student_steps, tid="t"):
+    return EpisodeRecord(
+        trajectory=tid, student=student, assignment="a", prefix=1,
+        student_steps=student_steps, steps=steps, target_self=SELF[:student_steps],
+    )  # fmt: skip
+
+
+def test_early_stop_lowers_coverage():
+    # The learner was correct at step 1 and stopped; the student went on for 2 more steps.
+    result = aggregate([episode("s1", [step(1, 1.0, 1.0)], 3)], steps=3, bootstrap=0)
+    cov = result["metrics"]["coverage"]
+    assert cov["per_step"] == [1.0, 0.0, 0.0]
+    assert cov["mean"] == pytest.approx(1 / 3)
+    assert cov["delta"] == pytest.approx(-1.0)
+    assert result["coverage_pooled"] == pytest.approx(1 / 3)
+
+
+def test_grade_gaps_give_proximity_and_unweighted_step_mean():
+    episodes = [
+        episode("s1", [step(1, 0.5, 1.0), step(2, 0.2, 0.2)], 2),
+        episode("s2", [step(1, 1.0, 1.0)], 1, tid="u"),
+    ]
+    gp = aggregate(episodes, steps=2, bootstrap=0)["metrics"]["grade_proximity"]
+    assert gp["per_step"] == [pytest.approx(0.75), pytest.approx(1.0)]  # (0.5 + 1) / 2, 1
+    assert gp["mean"] == pytest.approx(0.875)  # unweighted over steps, not over 3 pairs
+    assert gp["delta"] == pytest.approx(0.25)
+
+
+def test_empty_program_is_not_a_valid_pair():
+    episodes = [episode("s1", [step(1, 0.0, 0.5, code="  "), step(2, 0.5, 0.5)], 2)]
+    metrics = aggregate(episodes, steps=2, bootstrap=0)["metrics"]
+    assert metrics["coverage"]["per_step"] == [0.0, 1.0]
+    assert metrics["grade_proximity"]["per_step"] == [None, 1.0]
+
+
+def test_program_against_itself_gives_the_codebleu_package_self_score():
+    from codebleu import calc_codebleu
+
+    code = "print('hello')"
+    record = episode("s1", [step(1, 1.0, 1.0, code=code, target=code, cb=None)], 1)
+    PairScorer().finish(record, [(code, 1.0)])
+    package = calc_codebleu([code], [code], lang="python")["codebleu"]
+    assert record.steps[0].codebleu == pytest.approx(package)
+    assert record.target_self[0]["codebleu"] == pytest.approx(package)
+    assert package < 1.0  # the ceiling is below 1 for a one-line program
+
+
+def test_bootstrap_interval_brackets_the_mean():
+    episodes = [episode(f"s{i}", [step(1, i / 10, 1.0)], 1, tid=f"t{i}") for i in range(10)]
+    gp = aggregate(episodes, steps=1, bootstrap=500, seed=1)["metrics"]["grade_proximity"]
+    lo, hi = gp["ci"]
+    assert lo < gp["mean"] < hi
+
+
+def test_protocol_starts_cover_every_start_k():
+    starts = protocol_starts(tiny_course(), "test", steps=5)
+    by_traj = {}
+    for s in starts:
+        by_traj.setdefault(s.trajectory, []).append((s.prefix, s.student_steps))
+    assert by_traj["F24/s1/add"] == [(1, 2), (2, 1)]  # N = 3: k = 2, 3
+    assert by_traj["F24/s4/count_evens"] == [(1, 1)]  # a duplicate AST was collapsed
+    assert len(protocol_starts(tiny_course(), "test", steps=1, limit=2)) == 3
+
+
+def test_replay_reaches_coverage_1_gp_1_and_the_codebleu_ceiling(tmp_path):
+    results = evaluate(ReplayAgent(), tiny_course(), out_dir=tmp_path, bootstrap=100)
+    assert results.summary()["Cov"] == 1.0 and results.summary()["GP"] == 1.0
+    m = results.metrics
+    assert m["codebleu"]["per_step"] == pytest.approx(m["self_similarity"]["per_step"])
+    assert results.counts["episodes"] == len(protocol_starts(tiny_course()))
+    assert Results.load(tmp_path / "results.json").summary() == results.summary()
+    prov = results.provenance
+    assert prov["course"]["sha256"] and prov["packages"]["gymnasium"]
+    assert prov["settings"]["feedback_level"] == "summary"
+
+
+def test_novice_gives_honest_lower_numbers():
+    results = evaluate(NoviceAgent(tiny_course()), tiny_course(), bootstrap=0)
+    assert results.summary()["GP"] < 1.0
+    assert results.summary()["CB"] < results.metrics["self_similarity"]["mean"]
+
+
+class CountingAgent:
+    """Replay, counting calls and optionally stopping the run after some calls."""
+
+    needs_info = True
+    name = "counting"
+
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.inner = ReplayAgent()
+        self.calls = 0
+        self.observations = 0
+        self.stop_after = stop_after
+
+    def act(self, observations, infos=None):
+        if self.stop_after is not None and self.calls >= self.stop_after:
+            raise StopEvaluation("test budget spent")
+        self.calls += 1
+        self.observations += len(observations)
+        return self.inner.act(observations, infos=infos)
+
+
+def test_batched_rollout_equals_one_episode_at_a_time():
+    course = tiny_course()
+    starts = protocol_starts(course)
+    one, many = CountingAgent(), CountingAgent()
+    single = rollout(one, course, starts, batch_size=1)
+    batched = rollout(many, course, starts, batch_size=8)
+    key = lambda r: r.key  # noqa: E731
+    assert [r.to_dict() for r in sorted(single, key=key)] == [
+        r.to_dict() for r in sorted(batched, key=key)
+    ]
+    assert many.calls < one.calls and many.observations == one.observations
+
+
+def test_stop_and_resume_do_not_redo_finished_episodes(tmp_path):
+    course = tiny_course()
+    stopped = evaluate(
+        CountingAgent(stop_after=1), course, out_dir=tmp_path, batch_size=2, bootstrap=0
+    )
+    assert stopped.stopped == "test budget spent"
+    done = stopped.counts["episodes"]
+    assert 0 < done < stopped.counts["planned_episodes"]
+    # An interrupted write leaves a broken last line: it is dropped, not fatal.
+    with (tmp_path / "episodes.jsonl").open("a") as handle:
+        handle.write('{"trajectory": "F24/s')
+    agent = CountingAgent()
+    resumed = evaluate(agent, course, out_dir=tmp_path, batch_size=2, bootstrap=0)
+    assert resumed.stopped is None
+    assert resumed.counts["episodes"] == resumed.counts["planned_episodes"]
+    full = len(protocol_starts(course))
+    assert agent.observations < sum(s.student_steps for s in protocol_starts(course))
+    lines = (tmp_path / "episodes.jsonl").read_text().splitlines()
+    assert len(lines) == full and len({json.loads(x)["prefix"] for x in lines}) >= 1
+    again = CountingAgent()
+    evaluate(again, course, out_dir=tmp_path, bootstrap=0)
+    assert again.calls == 0
+    with pytest.raises(ValueError, match="cannot resume"):
+        evaluate(CountingAgent(), course, out_dir=tmp_path, steps=3, bootstrap=0)
+
+
+def test_cli_evaluate_and_compare(tmp_path, capsys):
+    course_path = save_course(tiny_course(), tmp_path / "course")
+    out = tmp_path / "eval"
+    argv = ["evaluate", "--agent", "replay", "--agent", "novice", "--course", str(course_path)]
+    code = main([*argv, "--out", str(out), "--bootstrap", "50", "--no-progress"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "replay" in printed and "novice" in printed and "Cov" in printed
+    assert (out / "per_step.png").stat().st_size > 0
+    replay = Results.load(out / "replay" / "results.json")
+    assert replay.summary()["Cov"] == 1.0
+    compare = [str(out / "replay" / "results.json"), str(out / "novice" / "results.json")]
+    assert main(["evaluate", "--compare", *compare, "--out", str(tmp_path / "cmp")]) == 0
+    assert "novice" in capsys.readouterr().out
+    assert main(["evaluate", "--agent", "bogus", "--course", str(course_path)]) == 2
+
+
+def test_para_dialogs_and_a_larger_limit_reuse_finished_episodes(tmp_path):
+    course = tiny_course()
+    small = evaluate(ReplayAgent(), course, para=True, limit=2, out_dir=tmp_path, bootstrap=0)
+    assert small.provenance["settings"]["feedback_level"] == "none"
+    agent = CountingAgent()
+    agent.name = "replay"  # same label: the run directory is resumed, not refused
+    full = evaluate(agent, course, para=True, out_dir=tmp_path, bootstrap=0)
+    assert full.counts["episodes"] == len(protocol_starts(course)) > small.counts["episodes"]
+    redone = sum(s.student_steps for s in protocol_starts(course, limit=2))
+    assert agent.observations == sum(s.student_steps for s in protocol_starts(course)) - redone
+    assert full.summary()["Cov"] == 1.0 and full.summary()["GP"] == 1.0

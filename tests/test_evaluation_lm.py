@@ -1,0 +1,25 @@
+"""evaluate() with the tiny offline LM: batched generation end to end, model provenance."""
+
+from __future__ import annotations
+
+import pytest
+from test_env_course import tiny_course
+
+from student_gym.evaluation import evaluate
+
+
+@pytest.mark.slow
+def test_tiny_lm_agent_is_evaluated_with_model_hash(tmp_path):
+    from agents.lm import LMAgent
+    from agents.tiny import build_tiny_model
+
+    path = build_tiny_model(tmp_path / "tiny")
+    agent = LMAgent(path, max_new_tokens=8, max_prompt_tokens=512, batch_size=4)
+    results = evaluate(
+        agent, tiny_course(), limit=2, steps=2, out_dir=tmp_path / "run", bootstrap=0
+    )
+    assert results.counts["episodes"] == results.counts["planned_episodes"] == 3
+    # a random model's replies are whatever it wrote; they were all graded and paired
+    assert results.counts["learner_steps"] >= results.counts["episodes"]
+    prov = results.provenance["agent"]
+    assert prov["model_name_or_path"] == str(path) and len(prov["model_name_or_path_sha256"]) == 64

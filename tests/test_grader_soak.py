@@ -1,0 +1,85 @@
+"""Soak: thousands of submissions in a row; processes, fds, temp dirs and memory stay flat."""
+
+from __future__ import annotations
+
+import os
+
+from student_gym import Assignment, grade, grade_many
+from student_gym.assignments import CallTest, Limits
+from student_gym.grader.client import get_client
+
+SQUARE = Assignment(
+    id="square",
+    title="Square",
+    statement="Write square(x).",
+    entry_point="square",
+    tests=tuple(CallTest(f"t{i}", (i,), i * i) for i in range(4)),
+    limits=Limits(cpu_seconds=1.0),
+)
+PROGRAMS = [  # cheap submissions with every common ending
+    ("def square(x):\n    return x * x\n", "passed"),
+    ("def square(x):\n    return x + x\n", "failed"),
+    ("def square(x):\n    return 1 / 0\n", "failed"),
+    ("def square(x)\n    return x * x\n", "syntax_error"),
+    ("raise ValueError('top level')\n", "runtime_error"),
+    (
+        "import math\ndef square(x):\n    print('working on', x)\n    return int(math.pow(x, 2))\n",
+        "passed",
+    ),
+    (
+        "import os\ndef square(x):\n    open('scratch.txt', 'w').write('x')\n    os.fork()\n",
+        "failed",
+    ),
+]
+
+
+def _fd_count(pid: int | str) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def _rss_kib(pid: int | str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def _children(pid: int | str) -> list[str]:
+    out: list[str] = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/children") as f:
+            out += f.read().split()
+    return out
+
+
+def _snapshot() -> dict[str, object]:
+    server = get_client().pid
+    assert server is not None
+    return {
+        "server_pid": server,
+        "server_fds": _fd_count(server),
+        "server_children": _children(server),
+        "own_fds": _fd_count("self"),
+        "own_children": _children("self"),
+        "server_rss": _rss_kib(server),
+        "own_rss": _rss_kib("self"),
+    }
+
+
+def test_two_thousand_submissions_leave_nothing_behind():
+    where = grade("import os\ndef square(x):\n    return os.getcwd()\n", SQUARE).tests[0].got
+    tmp_root = os.path.dirname(where.strip("'\""))
+    batch = [(code, SQUARE) for code, _ in PROGRAMS] * 30  # 210 submissions
+    expected = [status for _, status in PROGRAMS] * 30
+    assert [r.status for r in grade_many(batch)] == expected  # warm-up: caches, allocator
+    before = _snapshot()
+    for _ in range(10):  # 2100 submissions
+        reports = grade_many(batch)
+        assert [r.status for r in reports] == expected
+        assert _children(before["server_pid"]) == []
+    after = _snapshot()
+    assert after["server_pid"] == before["server_pid"]  # never restarted
+    for key in ("server_fds", "server_children", "own_fds", "own_children"):
+        assert after[key] == before[key], (key, before[key], after[key])
+    # Flat memory: a leak of even 4 KiB per submission would add over 8 MiB here.
+    assert after["server_rss"] - before["server_rss"] < 4096, (before, after)
+    assert after["own_rss"] - before["own_rss"] < 8192, (before, after)
+    assert os.listdir(tmp_root) == []  # every child's temp dir was removed
