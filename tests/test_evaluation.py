@@ -204,3 +204,16 @@ def test_para_dialogs_and_a_larger_limit_reuse_finished_episodes(tmp_path):
     redone = sum(s.student_steps for s in protocol_starts(course, limit=2))
     assert agent.observations == sum(s.student_steps for s in protocol_starts(course)) - redone
     assert full.summary()["Cov"] == 1.0 and full.summary()["GP"] == 1.0
+
+
+def test_unfenced_noise_is_not_a_program_but_a_fenced_syntax_error_is() -> None:
+    from student_gym.evaluation.episodes import StepRecord
+
+    def step(code: str, format_ok: bool, status: str) -> StepRecord:
+        return StepRecord(j=1, reply=code, code=code, format_ok=format_ok, score=0.0,
+                          status=status, target_code="x = 1\n", target_score=0.0)
+
+    assert not step("the the ( of", False, "syntax_error").valid
+    assert step("print(x", True, "syntax_error").valid
+    assert step("print(1)", False, "failed").valid
+    assert not step("   ", True, "syntax_error").valid

@@ -164,7 +164,8 @@ EXPECTED_STATUS = {  # where the design fixes the verdict of the wrong variant
     "signal_handlers_then_loop": "timeout",
     "segfault": "crashed",
     "memory_bomb": "memory_error",
-    "memory_growth": "memory_error",
+    # 1 MB appends may reach the CPU limit first on a loaded machine: either verdict is honest.
+    "memory_growth": ("memory_error", "timeout"),
     "huge_output": "output_limit",
     "endless_output": "output_limit",
 }
@@ -216,7 +217,8 @@ def test_hostile_program(case, victim):
     assert wrong.status in STATUSES and right.status in STATUSES
     assert wrong.status != "passed" and wrong.score < 1.0, wrong
     if case in EXPECTED_STATUS:
-        assert wrong.status == EXPECTED_STATUS[case], wrong
+        expected = EXPECTED_STATUS[case]
+        assert wrong.status in (expected if isinstance(expected, tuple) else (expected,)), wrong
     assert "seccomp" in wrong.layers or not wrong.layers, wrong.layers
     assert_grader_intact(victim)
 

@@ -53,7 +53,15 @@ class StepRecord:
 
     @property
     def has_program(self) -> bool:
-        return bool(self.code.strip())
+        """Whether the learner produced a program at this step.
+
+        A fenced code block is a program even with a syntax error (students submit those
+        too); an unfenced reply counts only when it parses, so free text that the grader took
+        as the program (DESIGN.md "Code in a reply") is not paired with the student's code.
+        """
+        if not self.code.strip():
+            return False
+        return self.format_ok or self.status not in ("syntax_error", "too_large")
 
     @property
     def valid(self) -> bool:
