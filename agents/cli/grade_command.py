@@ -16,6 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+from student_gym.feedback import FEEDBACK_LEVELS
+
 
 def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> None:
     parser = subparsers.add_parser(
@@ -53,7 +55,7 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> None:
         "--feedback",
         default="detailed",
         metavar="LEVEL",
-        choices=("none", "grade", "summary", "detailed"),
+        choices=FEEDBACK_LEVELS,
         help="feedback level: none | grade | summary | detailed (default)",
     )
     parser.add_argument(

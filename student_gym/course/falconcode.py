@@ -234,14 +234,7 @@ def _import_tables(folder: Path, state: _FalconImport, encoding: str) -> None:
         tables["problems"], report, required=PROBLEM_COLUMNS, encoding=encoding
     ):
         state.add_problem(
-            FalconProblem(
-                problem_id=r["id"].strip(),
-                course_id=r["course_id"].strip(),
-                prompt=r["prompt"],
-                testcase=r["testcase"].replace("\r\n", "\n"),
-                max_score=_parse_max_score(r["max_score"]),
-                type=r.get("type", "").strip(),
-            ),
+            _problem_from_row(r, "id"),
             tables["problems"].name,
             row,
         )
@@ -280,18 +273,23 @@ def _import_tables(folder: Path, state: _FalconImport, encoding: str) -> None:
         )
 
 
+
+def _problem_from_row(r: dict[str, str], id_column: str) -> FalconProblem:
+    """A problem from a problems-table row (id column ``id``) or a flat row (``problem_id``)."""
+    return FalconProblem(
+        problem_id=r[id_column].strip(),
+        course_id=r["course_id"].strip(),
+        prompt=r["prompt"],
+        testcase=r["testcase"].replace("\r\n", "\n"),
+        max_score=_parse_max_score(r["max_score"]),
+        type=r.get("type", "").strip(),
+    )
+
 def _import_flat(path: Path, state: _FalconImport, encoding: str) -> None:
     rows = list(read_table(path, state.report, required=FLAT_COLUMNS, encoding=encoding))
     for row, r in rows:  # pass 1: problems (every row repeats its problem's columns)
         state.add_problem(
-            FalconProblem(
-                problem_id=r["problem_id"].strip(),
-                course_id=r["course_id"].strip(),
-                prompt=r["prompt"],
-                testcase=r["testcase"].replace("\r\n", "\n"),
-                max_score=_parse_max_score(r["max_score"]),
-                type=r.get("type", "").strip(),
-            ),
+            _problem_from_row(r, "problem_id"),
             path.name,
             row,
         )
