@@ -16,7 +16,7 @@ import uuid
 import pytest
 
 from student_gym import Assignment, grade, grade_many
-from student_gym.assignments import CallTest, CheckTest, IOTest, Limits
+from student_gym.assignments import CallTest, CheckTest, IOTest, Limits, example_assignments
 from student_gym.grader import STATUSES
 from student_gym.grader.client import get_client
 
@@ -249,16 +249,24 @@ FORGER = textwrap.dedent("""
 """)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="grader-core: the child still reports pass/fail of check "
-    "and IO tests itself, so a program that finds the result channel in its own "
-    "memory can forge them (see docs/grader.md, Isolation: known limits)",
-)
-@pytest.mark.parametrize("assignment", [ADD_CHECK, ECHO], ids=["check", "io"])
+LAB_AREA = example_assignments()["lab_area"]  # a FalconCode-style scored script
+
+
+@pytest.mark.parametrize("assignment", [ADD_CHECK, LAB_AREA], ids=["check", "script"])
 def test_forged_results_through_the_channel_object_do_not_pass(assignment, victim):
-    report = grade(FORGER, assignment)
+    """Check and script tests are judged by replaying the test code in the parent."""
+    forger = FORGER.replace('"value": 3', '"value": 3, "log": {"calls": [], "names": {}}, '
+                                          '"points": 100')
+    report = grade(forger, assignment)
     assert report.status != "passed" and report.score == 0.0, report
+    assert_grader_intact(victim)
+
+
+def test_forged_results_of_io_tests_earn_no_more_than_printing_them(victim):
+    """IO tests are judged in the parent from the text a run printed: a forged message can
+    only claim text the program could have printed itself."""
+    forged, printed = grade_many([(FORGER, ECHO), ("print(3)\n", ECHO)])
+    assert (forged.passed, forged.score) == (printed.passed, printed.score) == (1, 0.5)
     assert_grader_intact(victim)
 
 
@@ -391,3 +399,22 @@ def test_grade_refuses_an_incomplete_sandbox_unless_unsafe(monkeypatch, victim):
         assert report.status == "passed" and "seccomp" not in report.layers
     finally:
         get_client().stop()  # later tests get a server with every layer again
+
+
+def test_a_child_cannot_list_its_siblings_directories(victim):
+    """Children share one sandbox uid: sibling directories have random names in a root that
+    can be traversed (a program may resolve its own absolute path) but not listed."""
+    code = textwrap.dedent("""
+        import os
+        def add(a, b):
+            here = os.path.abspath(".")
+            try:
+                names = os.listdir(os.path.dirname(here))
+            except OSError as exc:
+                names = type(exc).__name__
+            return [os.path.isdir(here), names]
+    """)
+    probe = Assignment(id="probe", title="p", statement="p", entry_point="add",
+                       tests=(CallTest("c", (1, 2), [True, "PermissionError"]),), limits=LIMITS)
+    assert grade(code, probe).status == "passed"
+    assert_grader_intact(victim)

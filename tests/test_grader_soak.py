@@ -67,12 +67,15 @@ def _snapshot() -> dict[str, object]:
 def test_two_thousand_submissions_leave_nothing_behind():
     where = grade("import os\ndef square(x):\n    return os.getcwd()\n", SQUARE).tests[0].got
     tmp_root = os.path.dirname(where.strip("'\""))
-    batch = [(code, SQUARE) for code, _ in PROGRAMS] * 30  # 210 submissions
+    def batch(round_: int) -> list[tuple[str, Assignment]]:
+        # 210 distinct submissions (grade_many grades a repeated pair only once)
+        return [(f"{code}# {round_}.{n}\n", SQUARE) for n, (code, _) in enumerate(PROGRAMS * 30)]
+
     expected = [status for _, status in PROGRAMS] * 30
-    assert [r.status for r in grade_many(batch)] == expected  # warm-up: caches, allocator
+    assert [r.status for r in grade_many(batch(0))] == expected  # warm-up: caches, allocator
     before = _snapshot()
-    for _ in range(10):  # 2100 submissions
-        reports = grade_many(batch)
+    for round_ in range(1, 11):  # 2100 submissions
+        reports = grade_many(batch(round_))
         assert [r.status for r in reports] == expected
         assert _children(before["server_pid"]) == []
     after = _snapshot()

@@ -9,6 +9,7 @@ model: a fork's cost grows with the forking process's memory, and the server sta
 
 from __future__ import annotations
 
+import copy
 import os
 import platform
 from collections.abc import Iterable
@@ -58,6 +59,10 @@ def grade_many(pairs: Iterable[tuple[str, Assignment]], *, workers: int | None =
                unsafe: bool = False) -> list[GradeReport]:
     """Grade many programs in parallel; same reports (runtime aside) as :func:`grade`, in order.
 
+    A program repeated for the same assignment object (a DAPO group's identical completions)
+    is graded once and its report copied: grading is deterministic, so a second child would
+    only say the same.
+
     Args:
         pairs: ``(code, assignment)`` pairs.
         workers: children in flight at once; default: every core this process may use.
@@ -71,9 +76,16 @@ def grade_many(pairs: Iterable[tuple[str, Assignment]], *, workers: int | None =
         _require_isolation(unsafe)
     reports: list[GradeReport | None] = [None] * len(pairs)
     jobs, walls, where = [], [], []
+    first: dict[tuple[str, int], int] = {}  # (code, id(assignment)) -> the pair graded
+    copies: list[tuple[int, int]] = []  # (index, index of the same pair graded earlier)
     for index, (code, assignment) in enumerate(pairs):
         if not isinstance(code, str):
             raise TypeError(f"grade_many: pairs[{index}]: code must be str, got {type(code).__name__}")
+        key = (code, id(assignment))  # the pairs list keeps every assignment (and id) alive
+        if key in first:
+            copies.append((index, first[key]))
+            continue
+        first[key] = index
         if len(code.encode("utf-8", "replace")) > assignment.limits.code_bytes:
             reports[index] = too_large_report(code, assignment)
             continue
@@ -85,6 +97,8 @@ def grade_many(pairs: Iterable[tuple[str, Assignment]], *, workers: int | None =
         outcomes = get_client().run(jobs, walls, max(1, width))
         for index, outcome in zip(where, outcomes, strict=True):
             reports[index] = build_report(pairs[index][1], outcome)
+    for index, source in copies:
+        reports[index] = copy.copy(reports[source])
     return [r for r in reports if r is not None]
 
 
@@ -106,7 +120,7 @@ def isolation_report() -> dict[str, Any]:
     isolation = child._isolation
     return {
         "layers": list(layers),
-        "available": bool(isolation is not None and isolation._enough(layers)),
+        "available": bool(isolation is not None and isolation.layers_sufficient(layers)),
         "platform": f"{platform.system()} {platform.release()} {platform.machine()}",
     }
 
@@ -139,7 +153,7 @@ def _require_isolation(unsafe: bool) -> None:
     if isolation.unsafe_requested(unsafe):
         return
     layers = _server_layers()
-    if not isolation._enough(layers):
+    if not isolation.layers_sufficient(layers):
         from student_gym.grader.client import get_client
 
         failure = get_client().isolation_error

@@ -269,6 +269,35 @@ def _set_client(client: ServerClient) -> None:
     _CLIENT, _CLIENT_PID = client, os.getpid()
 
 
+def _forget_inherited_client() -> None:
+    """In a forked child (e.g. an ``AsyncVectorEnv`` worker): drop the parent's client.
+
+    The server belongs to the parent: the child closes only its own copies of the pipes
+    (the parent's stay open, so its server goes on) and marks the ``Popen`` as finished, so
+    neither garbage collection nor exit stops the server or warns (``ResourceWarning``). The
+    child's first ``get_client()`` starts a server of its own.
+    """
+    global _CLIENT, _CLIENT_PID, _CLIENT_LOCK
+    _CLIENT_LOCK = threading.Lock()  # another thread may have held it at the fork
+    client, _CLIENT, _CLIENT_PID = _CLIENT, None, -1
+    proc = client._proc if client is not None else None
+    if proc is None:
+        return
+    client._proc = None
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            try:  # nothing is buffered (the client writes with os.write), so nothing is sent
+                pipe.close()
+            except OSError:
+                pass
+    proc.stdin = proc.stdout = None
+    proc.returncode = 0  # not ours to wait for: Popen.__del__ neither warns nor tracks it
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_inherited_client)
+
+
 @atexit.register
 def _stop_at_exit() -> None:
     if _CLIENT is not None and _CLIENT_PID == os.getpid():

@@ -14,6 +14,7 @@ verdict.
 from __future__ import annotations
 
 import builtins
+import importlib.util
 import io
 import json
 import linecache
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from student_gym import tagged_json
-from student_gym.grader import submission_types
+from student_gym.grader import replay, submission_types
 
 _MAX_REPR = 400  # characters of a returned value's repr kept for feedback
 _MAX_VALUE_JSON = 1 << 20  # an encoded value larger than this is replaced by a marker
@@ -260,46 +261,42 @@ class Runner:
         if "value" in result:
             value = result.pop("value")
             result["value"] = _encode_value(value)
-            result["repr"] = _safe_repr(value)
+            result["repr"] = safe_repr(value)
         return result
 
-    def wrap_candidate(self, function: Any) -> Callable[..., Any]:
-        """The candidate given to test code: refuses results of submission-defined types."""
+    def guard(self, value: Any) -> None:
+        """Refuse a result of a type the submission defined (the always-equal object)."""
+        if submission_types.contains_submission_object(value, self.student_files):
+            self.forbidden = True
+            raise ForbiddenResult(type(value).__name__)
 
-        def candidate(*args: Any, **kwargs: Any) -> Any:
-            value = function(*args, **kwargs)
-            if submission_types.contains_submission_object(value, self.student_files):
-                self.forbidden = True
-                raise ForbiddenResult(type(value).__name__)
-            return value
-
-        return candidate
+    def call_log(self) -> replay.CallLog:
+        return replay.CallLog(lambda exc: error_fields(exc, self.student_files), self.guard)
 
     def run_check(self, namespace: dict[str, Any], test: dict[str, Any]) -> dict[str, Any]:
+        """Run the test code against the program and log what crossed; the parent judges.
+
+        The log (calls into the program and their results) is all the parent uses: it runs the
+        same test code again against it (:mod:`.replay`), so nothing here can declare a pass.
+        """
         entry = self.job.get("entry_point")
-        scope = dict(namespace)
-        scope["__name__"] = "__test__"
-        test_file = "<test>"
-        linecache.cache[test_file] = (len(test["code"]), None, test["code"].splitlines(True), test_file)
+        log = self.call_log()
+        scope = log.scope(namespace)
+        seed = self.job.get("seed", 0)
+        scope.update(__name__="__test__",
+                     __builtins__=replay.judge_builtins({"random": replay.private_random(seed)}))
+        compiled = compile(test["code"], "<test>", "exec", dont_inherit=True)
 
         def check() -> None:
-            exec(compile(test["code"], test_file, "exec", dont_inherit=True), scope)
+            exec(compiled, scope)
             if entry is not None and callable(scope.get("check")):
                 function = namespace.get(entry)
                 if function is None:
                     raise NameError(f"name {entry!r} is not defined")
-                scope["check"](self.wrap_candidate(function))
+                scope["check"](log.wrap(entry, function))
 
         result = self.guarded(check, exit_ok=False)
-        result.pop("value", None)
-        del result["stdout"]
-        if self.last_error is not None:
-            # The failing statement of the test code, e.g. "assert candidate(2) == 4".
-            frames = traceback.extract_tb(self.last_error.__traceback__)
-            lines = [f.line for f in frames if f.filename == test_file and f.line]
-            if lines:
-                result["call"] = lines[-1][:_MAX_REPR]
-        return result
+        return {"log": log.message(), **_flags(result)}
 
     def run_io(self, compiled: Any, test: dict[str, Any]) -> dict[str, Any]:
         namespace = {"__name__": "__main__", "__builtins__": builtins, "__file__": self.filename}
@@ -308,37 +305,58 @@ class Runner:
         return result
 
     def run_script(self, test: dict[str, Any]) -> dict[str, Any]:
-        """A FalconCode scored script: the program is a file; ``test_passed()`` gives points."""
+        """A FalconCode scored script, run against the program and logged; the parent judges.
+
+        The program is written to the working directory; the script's ``autograder.run_script``
+        runs it in this process, and the script may also import it as a module.
+        """
+        from student_gym.grader.cs110.autograder import Autograder, execute_program, file_compiles
+
         filename = test.get("filename") or "main.py"
         with open(filename, "w", encoding="utf-8") as handle:
             handle.write(self.job["code"])
         self.student_files = frozenset({self.filename, filename})
-        if "" not in sys.path:  # scripts may also `import` the program from the working dir
+        if "" not in sys.path:  # scripts may `import` the program from the working dir
             sys.path.insert(0, "")
-        script_file = "test_script.py"
-        linecache.cache[script_file] = (len(test["script"]), None, test["script"].splitlines(True),
-                                        script_file)
-        scope = {"__name__": "__autograder__", "__builtins__": builtins, "__file__": script_file}
+        log = self.call_log()
+        grader = Autograder(log.wrap("run_script", execute_program),
+                            log.wrap("code_compiles", file_compiles))
+        program_module = filename[:-3] if filename.endswith(".py") else None
+
+        def import_program(name: str) -> Any:
+            if name != program_module:
+                return None
+            module = sys.modules.get(name)
+            if module is None:  # by relative path: the sandbox cannot stat the cwd's parents
+                spec = importlib.util.spec_from_file_location(name, filename)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
+                try:
+                    spec.loader.exec_module(module)
+                except BaseException as exc:
+                    del sys.modules[name]
+                    log.import_failed(name, exc)
+                    raise
+            return log.module_proxy(module)
+
+        modules = {"random": replay.private_random(test.get("seed", 0), share_seed=True),
+                   **grader.modules()}
+        scope = {"__name__": "__autograder__", "__file__": "test_script.py",
+                 "__builtins__": replay.judge_builtins(modules, import_program, open=log.open)}
+        compiled = compile(test["script"], "test_script.py", "exec", dont_inherit=True)
         random.seed(test.get("seed", 0))
 
-        def score() -> Any:
-            exec(compile(test["script"], script_file, "exec", dont_inherit=True), scope)
-            points = scope["test_passed"]()
-            if submission_types.contains_submission_object(points, self.student_files):
-                self.forbidden = True
-                raise ForbiddenResult(type(points).__name__)
-            print(f"Unit Test Returned: {points}")
-            return points
+        def score() -> None:
+            exec(compiled, scope)
+            scope["test_passed"]()
 
         result = self.guarded(score)
-        points = result.pop("value", None)
-        if type(points) in (int, float):
-            result["points"] = float(points)
-        elif "error" not in result and not result.get("forbidden"):
-            result.update(error_type="TypeError", line=None,
-                          error=f"TypeError: test_passed() returned {_safe_repr(points)}")
-        result["output"] = result.pop("stdout")
-        return result
+        return {"log": log.message(), **_flags(result)}
+
+
+def _flags(result: dict[str, Any]) -> dict[str, Any]:
+    """What the child reports itself: only verdicts that can hurt the program, never a pass."""
+    return {k: True for k in ("forbidden", "memory", "output_limit") if result.get(k)}
 
 
 def _without(d: dict[str, Any], key: str) -> dict[str, Any]:
@@ -352,7 +370,7 @@ def _encode_value(value: Any) -> Any:
     return tagged
 
 
-def _safe_repr(value: Any) -> str:
+def safe_repr(value: Any) -> str:
     try:
         text = repr(value)
     except BaseException:  # noqa: BLE001 - hostile __repr__

@@ -121,14 +121,14 @@ class WriteConfinement:
         finally:
             os.close(fd)
 
-    def apply(self, workdir: str) -> tuple[str, ...]:
-        """Restrict this process: file-system changes only beneath ``workdir``, no exec.
+    def ruleset(self, workdir: str) -> int:
+        """Build the ruleset for one child (an fd; the caller closes it).
 
-        Sets no_new_privs (Landlock requires it of unprivileged callers). Returns the layer
-        names now active: ``("no_new_privs", "landlock")``.
+        The fork server builds it before the fork, so the child only restricts itself with
+        it (:meth:`restrict`): no ctypes buffers, ``struct`` or path lookups in the child.
 
         Raises:
-            OSError: a Landlock call failed; the caller treats the layer as missing.
+            OSError: a Landlock call failed.
         """
         ruleset_fd = self.syscall(_CREATE_RULESET, self.attr, self.attr_size, 0)
         if ruleset_fd < 0:
@@ -136,6 +136,21 @@ class WriteConfinement:
         try:
             self._add_rule(ruleset_fd, workdir, self.dir_rule)
             self._add_rule(ruleset_fd, os.devnull, self.file_rule)
+        except BaseException:
+            os.close(ruleset_fd)
+            raise
+        return int(ruleset_fd)
+
+    def restrict(self, ruleset_fd: int) -> tuple[str, ...]:
+        """Restrict this process with a ruleset from :meth:`ruleset`, then close it.
+
+        Sets no_new_privs (Landlock requires it of unprivileged callers). Returns the layer
+        names now active: ``("no_new_privs", "landlock")``.
+
+        Raises:
+            OSError: a Landlock call failed; the caller treats the layer as missing.
+        """
+        try:
             if self.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
                 raise _fail("prctl(PR_SET_NO_NEW_PRIVS)")
             if self.syscall(_RESTRICT_SELF, ruleset_fd, 0) != 0:
@@ -143,3 +158,14 @@ class WriteConfinement:
         finally:
             os.close(ruleset_fd)
         return ("no_new_privs", "landlock")
+
+    def apply(self, workdir: str) -> tuple[str, ...]:
+        """Restrict this process: file-system changes only beneath ``workdir``, no exec.
+
+        :meth:`ruleset` and :meth:`restrict` in one process. Returns the layer names now
+        active: ``("no_new_privs", "landlock")``.
+
+        Raises:
+            OSError: a Landlock call failed; the caller treats the layer as missing.
+        """
+        return self.restrict(self.ruleset(workdir))

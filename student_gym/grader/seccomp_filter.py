@@ -305,6 +305,9 @@ class PreparedFilter:
     def __init__(self, program: SeccompProgram) -> None:
         self.code = bytearray(program.code)
         self.offsets = [(index * 8 + 4, placeholder) for index, placeholder in program.patches]
+        # Where the child's pid and -pgid go (the k field of each patched instruction).
+        self.pid_at = [o for o, placeholder in self.offsets if placeholder == _PID]
+        self.neg_pgid_at = [o for o, placeholder in self.offsets if placeholder == _NEG_PGID]
         self.buffer = (ctypes.c_char * len(self.code)).from_buffer(self.code)
         self.fprog = _SockFprog(program.length, ctypes.addressof(self.buffer))
         self.fprog_ref = ctypes.byref(self.fprog)
@@ -319,9 +322,11 @@ class PreparedFilter:
         Raises:
             OSError: prctl refused (the caller treats that as a failed layer).
         """
-        values = {_PID: pid & 0xFFFFFFFF, _NEG_PGID: (-pgid) & 0xFFFFFFFF}
-        for offset, placeholder in self.offsets:
-            struct.pack_into("<I", self.code, offset, values[placeholder])
+        code = self.code  # little-endian u32 k fields; int.to_bytes keeps struct out of the child
+        for offsets, value in ((self.pid_at, pid), (self.neg_pgid_at, -pgid)):
+            data = (value & 0xFFFFFFFF).to_bytes(4, "little")
+            for offset in offsets:
+                code[offset : offset + 4] = data
         if self.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             err = ctypes.get_errno()
             raise OSError(err, f"prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(err)}")

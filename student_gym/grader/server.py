@@ -20,6 +20,7 @@ import gc
 import importlib
 import json
 import os
+import select
 import selectors
 import shutil
 import signal
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import traceback
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any
 
 from student_gym.grader import child, cs110, submission_types
@@ -51,6 +53,7 @@ class _Running:
     pidfd: int | None
     read_fd: int | None
     workdir: str
+    slot: int | None  # the workdir's name is reused by later children (None: not reused)
     token: str
     chunks: list[bytes] = field(default_factory=list)
     size: int = 0
@@ -68,17 +71,76 @@ def read_frames(buffer: bytearray) -> list[Any]:
     return frames
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # built once, not per message
+
+
 def frame(message: dict[str, Any]) -> bytes:
-    data = json.dumps(message, separators=(",", ":")).encode("utf-8")
+    data = _ENCODE(message).encode("utf-8")
     return _HEADER.pack(len(data)) + data
 
 
+def _text_frame(text: str) -> bytes:
+    data = text.encode("ascii")
+    return _HEADER.pack(len(data)) + data
+
+
+def _json_number(value: int | None) -> str:
+    return "null" if value is None else str(int(value))
+
+
+# The two messages sent per child, formatted by hand: the same JSON as frame() gives, without
+# the encoder's Python layers (after a fork every page the server touches costs a fault).
+def started_frame(job_id: int, pid: int) -> bytes:
+    return _text_frame(f'{{"ev":"started","id":{job_id:d},"pid":{pid:d}}}')
+
+
+def done_frame(job_id: int, token: str, out: str, exit_code: int | None, sig: int | None,
+               cpu: float) -> bytes:
+    return _text_frame(
+        f'{{"ev":"done","id":{job_id:d},"token":{_json_string(token)},'
+        f'"out":{_json_string(out)},"exit":{_json_number(exit_code)},'
+        f'"signal":{_json_number(sig)},"cpu":{float(cpu)!r}}}')
+
+
+class _Poller:
+    """Readiness of fds, each with its data: epoll where there is one (Linux), else the
+    selectors module. Thinner than a selector (no key objects): the server's own memory
+    writes after each fork are copy-on-write faults too."""
+
+    def __init__(self) -> None:
+        self.data: dict[int, Any] = {}
+        self.epoll = select.epoll() if hasattr(select, "epoll") else None
+        self.selector = None if self.epoll is not None else selectors.DefaultSelector()
+
+    def register(self, fd: int, data: Any) -> None:
+        self.data[fd] = data
+        if self.epoll is not None:
+            self.epoll.register(fd, select.EPOLLIN)
+        else:
+            self.selector.register(fd, selectors.EVENT_READ)  # type: ignore[union-attr]
+
+    def unregister(self, fd: int) -> None:
+        del self.data[fd]
+        if self.epoll is not None:
+            self.epoll.unregister(fd)
+        else:
+            self.selector.unregister(fd)  # type: ignore[union-attr]
+
+    def select(self) -> list[Any]:
+        """Wait; the data of every ready fd."""
+        if self.epoll is not None:
+            ready = [fd for fd, _ in self.epoll.poll()]
+        else:
+            ready = [key.fd for key, _ in self.selector.select()]  # type: ignore[union-attr]
+        return [self.data[fd] for fd in ready if fd in self.data]
+
+
 class ForkServer:
-    """The server's event loop (one thread, selectors over pipes and pidfds)."""
+    """The server's event loop (one thread, epoll over pipes and pidfds)."""
 
     def __init__(self, in_fd: int, out_fd: int) -> None:
         self.in_fd, self.out_fd = in_fd, out_fd
-        self.selector = selectors.DefaultSelector()
+        self.poller = _Poller()
         self.running: dict[int, _Running] = {}
         self.devnull = os.open(os.devnull, os.O_RDWR)
         self.inbox = bytearray()
@@ -89,8 +151,17 @@ class ForkServer:
             os.set_blocking(wake_write, False)
             signal.signal(signal.SIGCHLD, lambda *_: None)
             signal.set_wakeup_fd(wake_write)
-            self.selector.register(wake_read, selectors.EVENT_READ, ("sigchld", None))
+            self.poller.register(wake_read, ("sigchld", wake_read))
         self.tmp_root = tempfile.mkdtemp(prefix="student-gym-")
+        self.free_slots: list[int] = []  # workdir names free for reuse
+        self.slot_names: list[str] = []  # slot -> its directory name, random and unguessable
+        # From here on this process's environment is the children's (only HOME/TMPDIR
+        # change, before each fork): a child then never rewrites os.environ.
+        child.prepare_environment()
+        self.reset_signals = child.signals_to_reset()
+        # Traversable but not listable: a child (another uid) can resolve the absolute path of
+        # its own directory (imports, abspath) without seeing its siblings' random names.
+        os.chmod(self.tmp_root, 0o711)
 
     def send(self, message: dict[str, Any]) -> None:
         """Queue a message; :meth:`flush` writes the queue at the end of each loop turn
@@ -103,43 +174,86 @@ class ForkServer:
         while data:
             data = data[os.write(self.out_fd, data) :]
 
+    def _new_workdir(self) -> tuple[str, int | None]:
+        """A fresh, empty private directory; its name is reused once it is removed.
+
+        Cheaper than ``tempfile.mkdtemp`` (no name generation), and reused names keep the
+        server's C environment from growing (see :func:`.child.point_environment_at`). Every
+        child runs as the same sandbox uid and the root must be traversable (0711) for a child
+        to resolve its own absolute path, so each slot's name is random: a child cannot guess
+        a concurrent sibling's directory (the root cannot be listed).
+        """
+        if self.free_slots:
+            slot = self.free_slots.pop()
+        else:
+            slot = len(self.slot_names)
+            self.slot_names.append(f"{slot}-{os.urandom(12).hex()}")
+        workdir = f"{self.tmp_root}/{self.slot_names[slot]}"
+        try:
+            os.mkdir(workdir, 0o700)
+        except FileExistsError:  # an earlier removal failed: clear it, else use a new name
+            shutil.rmtree(workdir, ignore_errors=True)
+            try:
+                os.mkdir(workdir, 0o700)
+            except OSError:
+                return tempfile.mkdtemp(dir=self.tmp_root), None
+        return workdir, slot
+
     def spawn(self, job_id: int, job: dict[str, Any]) -> None:
         read_fd, write_fd = os.pipe()
-        workdir = tempfile.mkdtemp(dir=self.tmp_root)
+        workdir, slot = self._new_workdir()
         token = os.urandom(12).hex()
+        # Decided here, where it is cheap; the child only makes the system calls.
+        child.point_environment_at(workdir)
+        isolation = child._isolation
+        ruleset = isolation.prepare_child(workdir) if isolation is not None else None
+        try:
+            plan: child.ChildPlan | None = child.plan_child(
+                job, environment_ready=True, reset_wakeup_fd=not _USE_PIDFD,
+                reset_signals=self.reset_signals, ruleset_fd=ruleset)
+        except Exception:  # noqa: BLE001 - bad limits: the child fails on them itself
+            plan = None
+        os.set_blocking(read_fd, False)  # our end only; the child closes it
+        # Built before the fork: pages written after it, while the child lives, are copied.
+        run = _Running(job_id, 0, None, read_fd, workdir, slot, token)
         pid = os.fork()
         if pid == 0:  # the child: never returns
-            child.child_main(job, write_fd, workdir, token, self.devnull)
+            child.child_main(job, write_fd, workdir, token, self.devnull, plan)
             os._exit(70)
         os.close(write_fd)
-        os.set_blocking(read_fd, False)
-        pidfd = os.pidfd_open(pid) if _USE_PIDFD else None
-        run = _Running(job_id, pid, pidfd, read_fd, workdir, token)
+        if ruleset is not None:
+            os.close(ruleset)
+        run.pid = pid
+        run.pidfd = pidfd = os.pidfd_open(pid) if _USE_PIDFD else None
         self.running[pid] = run
-        self.selector.register(read_fd, selectors.EVENT_READ, ("out", run))
+        self.poller.register(read_fd, ("out", run))
         if pidfd is not None:
-            self.selector.register(pidfd, selectors.EVENT_READ, ("exit", run))
+            self.poller.register(pidfd, ("exit", run))
         else:
             self.poll_exits()  # it may have exited before it was in self.running
-        self.send({"ev": "started", "id": job_id, "pid": pid})
+        self.outbox.append(started_frame(job_id, pid))
 
-    def drain(self, run: _Running) -> None:
-        """Read what the child's channel holds now; close it at EOF."""
-        if run.read_fd is None:
-            return
-        while True:
+    def drain(self, run: _Running, until_eof: bool = False) -> None:
+        """Read the child's channel; close it at EOF.
+
+        One read per readiness event (the poller reports the fd again while data is left,
+        and an empty pipe would cost an exception); after the child exited, everything.
+        """
+        while run.read_fd is not None:
             try:
                 data = os.read(run.read_fd, 65536)
-            except BlockingIOError:
+            except BlockingIOError:  # a grandchild still holds the pipe open
                 return
             if not data:
-                self.selector.unregister(run.read_fd)
+                self.poller.unregister(run.read_fd)
                 os.close(run.read_fd)
                 run.read_fd = None
                 return
             if run.size < _MAX_RELAY:
                 run.chunks.append(data[: _MAX_RELAY - run.size])
                 run.size += len(data)
+            if not until_eof:
+                return
 
     def poll_exits(self, wake_fd: int | None = None) -> None:
         """Without pidfds: after a SIGCHLD, reap every child that has exited."""
@@ -156,9 +270,9 @@ class ForkServer:
 
     def reap(self, run: _Running, waited: tuple[int, Any] | None = None) -> None:
         """Collect an exited child: its channel, its group, its status, its directory."""
-        self.drain(run)
+        self.drain(run, until_eof=True)
         if run.read_fd is not None:  # a grandchild may hold the pipe open: stop listening
-            self.selector.unregister(run.read_fd)
+            self.poller.unregister(run.read_fd)
             os.close(run.read_fd)
         try:  # anything left in the child's process group goes with it
             os.killpg(run.pid, signal.SIGKILL)
@@ -169,34 +283,35 @@ class ForkServer:
         else:
             status, usage = waited
         if run.pidfd is not None:
-            self.selector.unregister(run.pidfd)
+            self.poller.unregister(run.pidfd)
             os.close(run.pidfd)
         del self.running[run.pid]
-        shutil.rmtree(run.workdir, ignore_errors=True)
-        self.send({
-            "ev": "done",
-            "id": run.job_id,
-            "token": run.token,
-            "out": b"".join(run.chunks).decode("utf-8", "replace"),
-            "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-            "cpu": usage.ru_utime + usage.ru_stime,
-        })
+        try:  # most programs write nothing: one rmdir, no directory walk
+            os.rmdir(run.workdir)
+        except OSError:
+            shutil.rmtree(run.workdir, ignore_errors=True)
+        if run.slot is not None:
+            self.free_slots.append(run.slot)
+        self.outbox.append(done_frame(
+            run.job_id, run.token, b"".join(run.chunks).decode("utf-8", "replace"),
+            os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            usage.ru_utime + usage.ru_stime))
 
     def serve(self) -> None:
         os.set_blocking(self.in_fd, False)
-        self.selector.register(self.in_fd, selectors.EVENT_READ, ("in", None))
+        self.poller.register(self.in_fd, ("in", None))
         self.send({"ev": "ready", "pid": os.getpid(), "isolation_error": ISOLATION_ERROR})
         while True:
             self.flush()
-            for key, _ in self.selector.select():
-                what, run = key.data
+            for what, run in self.poller.select():
                 if what == "out":
                     self.drain(run)
                 elif what == "exit":
-                    self.reap(run)
+                    if self.running.get(run.pid) is run:  # not reaped in this turn
+                        self.reap(run)
                 elif what == "sigchld":
-                    self.poll_exits(key.fd)
+                    self.poll_exits(run)
                 elif not self.read_requests():
                     return
 

@@ -30,6 +30,7 @@ from student_gym.assignments import (
     floats_close,
     normalize_output,
 )
+from student_gym.grader import judge, replay
 from student_gym.grader.client import Outcome
 from student_gym.grader.report import GradeReport, TestResult
 
@@ -37,6 +38,7 @@ PRECEDENCE = ("too_large", "syntax_error", "forbidden", "memory_error", "timeout
               "output_limit", "crashed", "runtime_error", "failed", "passed")
 _CPU_SIGNALS = {signal.SIGPROF, signal.SIGXCPU}
 _MAX_SHOWN = 400  # characters of expected/got/stdout kept in a report
+JOB_SEED = 0  # random is seeded with this before the program and before every test
 
 
 class SandboxError(RuntimeError):
@@ -56,7 +58,7 @@ def make_job(code: str, assignment: Assignment) -> dict[str, Any]:
         else:
             tests.append({"kind": "script", "script": test.script, "filename": test.filename,
                           "seed": test.seed})
-    return {"code": code, "entry_point": assignment.entry_point, "tests": tests, "seed": 0,
+    return {"code": code, "entry_point": assignment.entry_point, "tests": tests, "seed": JOB_SEED,
             "limits": asdict(assignment.limits)}
 
 
@@ -129,7 +131,7 @@ def _judge(assignment: Assignment, test: Any, message: dict[str, Any] | None,
     passed, score, expected, got, output = False, 0.0, None, None, None
     if isinstance(test, CallTest):
         if "value" in message and not flags:
-            value = tagged_json.from_tagged(message["value"])
+            value = replay.decode(message["value"])
             passed = floats_close(value, test.expected, test.rel_tol, test.abs_tol)
             got = message.get("repr")
         expected = repr(test.expected)
@@ -138,15 +140,19 @@ def _judge(assignment: Assignment, test: Any, message: dict[str, Any] | None,
         passed = not flags and not error["error"] and (
             normalize_output(stdout) == normalize_output(test.expected_stdout))
         expected, got = test.expected_stdout, stdout
-    elif isinstance(test, CheckTest):
-        passed = not flags and not error["error"]
-        if visible and message.get("call"):
-            base["call"] = message["call"]
-    elif isinstance(test, ScriptTest):
-        points = message.get("points")
-        output = message.get("output")
-        if points is not None and not flags and test.max_score > 0:
-            score = min(max(points / test.max_score, 0.0), 1.0)
+    elif isinstance(test, CheckTest) and not flags:
+        judged = judge.judge_check(message.get("log"), test.code, assignment.entry_point, JOB_SEED)
+        passed = judged.passed
+        error = {"error_type": judged.error_type, "error": judged.error, "line": judged.line}
+        if visible and judged.call:
+            base["call"] = judged.call
+    elif isinstance(test, ScriptTest) and not flags:
+        judged = judge.judge_script(message.get("log"), test.script, test.seed,
+                                    assignment.limits.output_bytes)
+        output = judged.output
+        error = {"error_type": judged.error_type, "error": judged.error, "line": judged.line}
+        if judged.points is not None and test.max_score > 0:
+            score = min(max(judged.points / test.max_score, 0.0), 1.0)
         passed = score >= 1.0
     if passed:
         score = 1.0
