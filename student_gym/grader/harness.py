@@ -30,7 +30,6 @@ from student_gym import tagged_json
 from student_gym.grader import replay, submission_types
 
 _MAX_REPR = 400  # characters of a returned value's repr kept for feedback
-_MAX_VALUE_JSON = 1 << 20  # an encoded value larger than this is replaced by a marker
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # "<X object at 0x7f...>": not deterministic
 
 
@@ -260,7 +259,7 @@ class Runner:
         del result["stdout"]  # only IO tests are judged by what was printed
         if "value" in result:
             value = result.pop("value")
-            result["value"] = _encode_value(value)
+            result["value"] = replay.encode(value)
             result["repr"] = safe_repr(value)
         return result
 
@@ -361,13 +360,6 @@ def _flags(result: dict[str, Any]) -> dict[str, Any]:
 
 def _without(d: dict[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in d.items() if k != key}
-
-
-def _encode_value(value: Any) -> Any:
-    tagged = tagged_json.to_tagged(value)
-    if len(json.dumps(tagged)) > _MAX_VALUE_JSON:
-        return {"$r": {"type": "TooLarge", "repr": "<value too large to report>"}}
-    return tagged
 
 
 def safe_repr(value: Any) -> str:

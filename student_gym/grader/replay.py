@@ -47,6 +47,7 @@ _MAX_VALUE_JSON = 1 << 20  # an encoded value larger than this is recorded as a 
 _MAX_LOG_JSON = 4 << 20  # a whole log larger than this is not sent (the relay keeps 8 MiB)
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _MUTABLE = (list, dict, set, bytearray)
+_CONTAINERS = (list, tuple, dict, set, frozenset)
 
 
 class ReplayMismatch(BaseException):
@@ -121,8 +122,11 @@ def _maybe_large(value: Any) -> bool:
     """Cheap pre-check (most values are small; measuring every one would double the cost)."""
     if isinstance(value, (str, bytes, bytearray)):
         return len(value) > _MAX_VALUE_JSON // 8
-    if isinstance(value, (list, tuple, dict, set, frozenset)):
-        return len(value) > 256 or any(_maybe_large(v) for v in value)
+    if isinstance(value, _CONTAINERS):
+        # Nested containers are always measured: many small ones can add up to a lot.
+        items = value.values() if isinstance(value, dict) else value
+        return len(value) > 256 or any(isinstance(v, _CONTAINERS) or _maybe_large(v)
+                                       for v in items)
     return False
 
 
