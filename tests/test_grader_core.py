@@ -312,7 +312,8 @@ def test_a_sandbox_that_fails_in_the_child_is_the_graders_error(tmp_path) -> Non
 
     class BrokenIsolation:
         @staticmethod
-        def enter_child_sandbox(limits: Limits, workdir: str) -> tuple[str, ...]:
+        def enter_child_sandbox(limits: Limits, workdir: str,
+                                ruleset_fd: int | None = None) -> tuple[str, ...]:
             raise OSError("landlock refused")
 
     read_fd, write_fd = os.pipe()

@@ -64,10 +64,6 @@ class ChildPlan(NamedTuple):
     ruleset_fd: int | None = None  # a Landlock ruleset the server built (isolation's)
 
 
-def limits_from_job(job: dict[str, Any]) -> Limits:
-    return Limits(**job["limits"])
-
-
 @functools.lru_cache(maxsize=64)
 def _limits_plan(items: tuple[tuple[str, Any], ...]) -> tuple[Limits, tuple[Any, ...]]:
     """The Limits and rlimit values for one set of limits (most jobs share a few)."""
@@ -184,11 +180,8 @@ def child_main(job: dict[str, Any], result_fd: int, workdir: str, token: str, de
         layers = BASELINE_LAYERS
         if _isolation is not None:
             try:
-                if plan.ruleset_fd is None:
-                    layers += tuple(_isolation.enter_child_sandbox(plan.limits, workdir))
-                else:
-                    layers += tuple(_isolation.enter_child_sandbox(
-                        plan.limits, workdir, ruleset_fd=plan.ruleset_fd))
+                layers += tuple(_isolation.enter_child_sandbox(
+                    plan.limits, workdir, ruleset_fd=plan.ruleset_fd))
             except Exception as exc:  # noqa: BLE001 - the grader's failure, not the program's
                 channel.send({"ev": "sandbox_error", "error": f"{type(exc).__name__}: {exc}"})
                 os._exit(71)
