@@ -271,7 +271,7 @@ def main() -> None:
         return
 
     from student_gym import grade_many
-    from student_gym.grader.isolation import isolation_report
+    from student_gym.grader import isolation_report
 
     cores = len(os.sched_getaffinity(0))
     pairs = build_corpus(0 if args.no_course else args.course_limit)

@@ -7,10 +7,15 @@ they did it. Tests come in four kinds:
   floats within tolerance). The expected value never enters the sandboxed child.
 * :class:`IOTest` - run the program as ``__main__`` with ``stdin`` and compare what it printed
   with ``expected_stdout`` after normalisation (see :func:`normalize_output`).
-* :class:`CheckTest` - HumanEval-style test code defining ``check(candidate)`` made of asserts;
-  run after the program, beside it, in the child.
+* :class:`CheckTest` - HumanEval-style test code defining ``check(candidate)`` made of asserts
+  (or bare ``assert`` lines); run by a judge outside the sandbox, which asks the child only for
+  the calls the asserts make.
 * :class:`ScriptTest` - a FalconCode-style scored script defining ``test_passed()`` that returns
-  points in ``0..max_score``; run after the program, with the ``cs110.autograder`` helpers.
+  points in ``0..max_score``, with the ``cs110.autograder`` helpers; run by the judge too.
+
+Everything is validated when loaded (types, ranges, test code that compiles and defines what it
+must, script file names that are plain names); an :class:`AssignmentError` names the
+assignment, the test and the field.
 
 JSON format of an assignment set (one file)::
 
@@ -19,6 +24,8 @@ JSON format of an assignment set (one file)::
        {"id": "sum_list", "title": "Sum a list", "statement": "markdown...",
         "entry_point": "sum_list",             # required when there are call tests
         "solution": "def sum_list(xs): ...",   # optional reference solution
+        "provided_code": "def helper(x): ...",  # optional helpers the tests call
+        "packages": ["numpy"],                  # optional installed packages it may import
         "limits": {"cpu_seconds": 2, "memory_mb": 512, "output_bytes": 65536},
         "tests": [
           {"kind": "call", "name": "empty", "args": [[]], "expected": 0, "hidden": false},
@@ -33,8 +40,10 @@ strings are accepted as they are; ``{"$t": [...]}`` is a tuple, and so on).
 
 from __future__ import annotations
 
+import ast
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -49,6 +58,14 @@ class AssignmentError(ValueError):
     """An assignment or assignment file is malformed; the message says where."""
 
 
+_LIMIT_RANGES: dict[str, tuple[float, float]] = {  # positive and finite, never "unlimited"
+    "cpu_seconds": (0.01, 3600), "wall_factor": (1, 100), "memory_mb": (16, 1 << 20),
+    "output_bytes": (1, 1 << 30), "file_size_bytes": (0, 1 << 34), "open_files": (16, 4096),
+    "code_bytes": (1, 1 << 26), "disk_bytes": (1 << 16, 1 << 34), "disk_files": (16, 1 << 20),
+}
+_SCRIPT_FILENAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\.py")
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits for one submission (all tests of it together)."""
@@ -60,6 +77,19 @@ class Limits:
     file_size_bytes: int = 1024 * 1024  # RLIMIT_FSIZE
     open_files: int = 64  # RLIMIT_NOFILE
     code_bytes: int = 256 * 1024  # longer programs are too_large without running
+    disk_bytes: int = 8 * 1024 * 1024  # the child's private directory, all files together
+    disk_files: int = 256  # files and directories in it
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            low, high = _LIMIT_RANGES[f.name]
+            kind = "a number" if f.type == "float" else "an integer"
+            ok = (type(value) in ((int, float) if f.type == "float" else (int,))
+                  and math.isfinite(value) and low <= value <= high)
+            if not ok:
+                raise AssignmentError(f"field 'limits.{f.name}' must be {kind} in "
+                                      f"[{low:g}, {high:g}], got {value!r:.50}")
 
 
 @dataclass(frozen=True)
@@ -74,6 +104,16 @@ class CallTest:
     abs_tol: float = 1e-9
     kind: str = field(default="call", init=False)
 
+    def __post_init__(self) -> None:
+        _check_common(self)
+        if not isinstance(self.args, tuple):
+            raise AssignmentError(f"test {self.name!r}: field 'args' must be a list")
+        for key in ("rel_tol", "abs_tol"):
+            value = getattr(self, key)
+            if type(value) not in (int, float) or not (math.isfinite(value) and value >= 0):
+                raise AssignmentError(f"test {self.name!r}: field {key!r} must be a finite "
+                                      f"number >= 0, got {value!r:.50}")
+
 
 @dataclass(frozen=True)
 class IOTest:
@@ -85,6 +125,13 @@ class IOTest:
     hidden: bool = False
     kind: str = field(default="io", init=False)
 
+    def __post_init__(self) -> None:
+        _check_common(self)
+        for key in ("stdin", "expected_stdout"):
+            if not isinstance(getattr(self, key), str):
+                raise AssignmentError(f"test {self.name!r}: field {key!r} must be a string, "
+                                      f"got {type(getattr(self, key)).__name__}")
+
 
 @dataclass(frozen=True)
 class CheckTest:
@@ -94,6 +141,18 @@ class CheckTest:
     code: str
     hidden: bool = False
     kind: str = field(default="check", init=False)
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+        tree = _parse(self.code, f"test {self.name!r}: field 'code'")
+        defined = _top_level_functions(tree)
+        acts = any(not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                      ast.Import, ast.ImportFrom, ast.Expr)) for n in tree.body) \
+            or any(isinstance(n, ast.Expr) and not isinstance(n.value, ast.Constant)
+                   for n in tree.body)
+        if "check" not in defined and not acts:
+            raise AssignmentError(f"test {self.name!r}: field 'code' defines no check(candidate) "
+                                  "and runs no statement: it would pass every program")
 
 
 @dataclass(frozen=True)
@@ -107,6 +166,41 @@ class ScriptTest:
     seed: int = 0  # random is seeded with this before the script runs
     hidden: bool = True
     kind: str = field(default="script", init=False)
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+        if "test_passed" not in _top_level_functions(
+                _parse(self.script, f"test {self.name!r}: field 'script'")):
+            raise AssignmentError(f"test {self.name!r}: field 'script' defines no test_passed()")
+        if not (isinstance(self.filename, str) and _SCRIPT_FILENAME.fullmatch(self.filename)):
+            raise AssignmentError(f"test {self.name!r}: field 'filename' must be a plain module "
+                                  f"file name like 'lab1.py', got {self.filename!r:.100}")
+        if type(self.seed) is not int:
+            raise AssignmentError(f"test {self.name!r}: field 'seed' must be an integer")
+        if type(self.max_score) not in (int, float) or not (
+                math.isfinite(self.max_score) and self.max_score > 0):
+            raise AssignmentError(f"test {self.name!r}: field 'max_score' must be a positive "
+                                  f"number, got {self.max_score!r:.50}")
+
+
+def _check_common(test: Any) -> None:
+    if not isinstance(test.name, str) or not test.name:
+        raise AssignmentError("a test's field 'name' must be a non-empty string")
+    if type(test.hidden) is not bool:
+        raise AssignmentError(f"test {test.name!r}: field 'hidden' must be true or false")
+
+
+def _parse(source: Any, where: str) -> ast.Module:
+    if not isinstance(source, str):
+        raise AssignmentError(f"{where} must be a string, got {type(source).__name__}")
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise AssignmentError(f"{where} does not compile: {type(exc).__name__}: {exc}") from None
+
+
+def _top_level_functions(tree: ast.Module) -> set[str]:
+    return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
 
 Test = CallTest | IOTest | CheckTest | ScriptTest
@@ -164,11 +258,27 @@ class Assignment:
     entry_point: str | None = None
     solution: str | None = None
     limits: Limits = field(default_factory=Limits)
+    # Helper code the tests may call (HumanEval: the prompt's code other than the entry
+    # point). Test code sees these names, never the submission's redefinitions of them.
+    provided_code: str | None = None
+    # Installed packages a submission may import and read (e.g. "numpy"); nothing else of
+    # site-packages is readable in the sandbox.
+    packages: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         where = f"assignment {self.id!r}"
         if not self.id or not isinstance(self.id, str):
             raise AssignmentError("assignment: field 'id' must be a non-empty string")
+        if self.entry_point is not None and not (
+                isinstance(self.entry_point, str) and self.entry_point.isidentifier()):
+            raise AssignmentError(f"{where}: field 'entry_point' must be a Python identifier")
+        if self.provided_code is not None:
+            _parse(self.provided_code, f"{where}: field 'provided_code'")
+        if not isinstance(self.packages, tuple) or not all(
+                isinstance(p, str) and p.isidentifier() for p in self.packages):
+            raise AssignmentError(f"{where}: field 'packages' must be a list of package names")
+        if not isinstance(self.limits, Limits):
+            raise AssignmentError(f"{where}: field 'limits' must be Limits")
         if not self.tests:
             raise AssignmentError(f"{where}: field 'tests' is empty; an assignment needs tests")
         names = [t.name for t in self.tests]
@@ -204,6 +314,7 @@ class Assignment:
             f"Complete the function `{row['entry_point']}`:\n\n```python\n{row['prompt'].rstrip()}\n```"
         )
         return cls(
+            provided_code=provided_code(row["prompt"], row["entry_point"]),
             id=task_id,
             title=task_id,
             statement=statement,
@@ -228,6 +339,10 @@ class Assignment:
             out["solution"] = self.solution
         if self.limits != Limits():
             out["limits"] = asdict(self.limits)
+        if self.provided_code:
+            out["provided_code"] = self.provided_code
+        if self.packages:
+            out["packages"] = list(self.packages)
         out["tests"] = tests
         return out
 
@@ -252,10 +367,19 @@ class Assignment:
         if "limits" in data:
             known = {f.name for f in fields(Limits)}
             raw = data["limits"]
-            if not isinstance(raw, Mapping) or set(raw) - known:
+            if not isinstance(raw, Mapping):
+                raise AssignmentError(f"{here}: field 'limits' must be an object")
+            if set(raw) - known:
                 raise AssignmentError(f"{here}: field 'limits' has unknown keys {sorted(set(raw) - known)}")
-            limits = replace(limits, **raw)
+        packages = data.get("packages", [])
+        if not isinstance(packages, list):
+            raise AssignmentError(f"{here}: field 'packages' must be a list of package names")
+        for key in ("entry_point", "solution", "provided_code"):
+            if data.get(key) is not None and not isinstance(data[key], str):
+                raise AssignmentError(f"{here}: field {key!r} must be a string")
         try:
+            if "limits" in data:
+                limits = replace(limits, **data["limits"])
             return cls(
                 id=aid,
                 title=data.get("title") or aid,
@@ -264,9 +388,12 @@ class Assignment:
                 entry_point=data.get("entry_point"),
                 solution=data.get("solution"),
                 limits=limits,
+                provided_code=data.get("provided_code"),
+                packages=tuple(packages),
             )
         except AssignmentError as exc:
-            raise AssignmentError(f"{prefix}{exc}") from None
+            text = str(exc)
+            raise AssignmentError(text if text.startswith(here) else f"{here}: {text}") from None
 
 
 def _test_from_dict(data: Any, where: str) -> Test:
@@ -288,16 +415,36 @@ def _test_from_dict(data: Any, where: str) -> Test:
             for key in ("args", "expected"):
                 if key not in kwargs:
                     raise AssignmentError(f"{where}: missing field {key!r}")
-            args = tagged_json.from_tagged(kwargs["args"])
+            args = tagged_json.from_tagged(kwargs["args"])  # bounded: deep nesting is refused
             if not isinstance(args, (list, tuple)):
                 raise AssignmentError(f"{where}: field 'args' must be a list")
             kwargs["args"] = tuple(args)
             kwargs["expected"] = tagged_json.from_tagged(kwargs["expected"])
         return cls(**kwargs)
-    except AssignmentError:
-        raise
+    except AssignmentError as exc:
+        raise AssignmentError(f"{where}: {exc}") from None
     except (TypeError, ValueError) as exc:
         raise AssignmentError(f"{where}: {exc}") from None
+
+
+def provided_code(prompt: str, entry_point: str) -> str | None:
+    """A HumanEval prompt's code other than the entry point: imports and helper functions
+    (``poly`` for ``find_zero``, ``encode_cyclic`` for ``decode_cyclic``); None if none."""
+    try:
+        tree = ast.parse(prompt)
+    except SyntaxError:
+        return None
+    lines = prompt.splitlines(True)
+    keep = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == entry_point:
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # a module docstring
+        start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        keep.append("".join(lines[start - 1 : node.end_lineno]))
+    code = "\n".join(keep).strip()
+    return code + "\n" if code else None
 
 
 def load_assignments(path: str | Path) -> dict[str, Assignment]:
@@ -309,7 +456,7 @@ def load_assignments(path: str | Path) -> dict[str, Assignment]:
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise AssignmentError(f"{path}: cannot read assignment file: {exc}") from None
     if isinstance(data, Mapping) and "assignments" in data:
         if data.get("format", FORMAT) != FORMAT:

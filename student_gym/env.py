@@ -63,8 +63,8 @@ def report_info(report: GradeReport) -> dict[str, Any]:
     """
     d: dict[str, Any] = {}
     for key, value in vars(report).items():
-        if value is None or key == "runtime":
-            continue
+        if (value is None and key != "score") or key == "runtime":
+            continue  # (score None: every test is broken; kept so callers always find it)
         if key == "tests":
             value = [dict(vars(t)) for t in value]
         elif key == "layers":
@@ -72,7 +72,7 @@ def report_info(report: GradeReport) -> dict[str, Any]:
         elif key == "extra":
             value = copy.deepcopy(value) if value else {}
         elif key == "score":
-            value = float(value)
+            value = None if value is None else float(value)
         d[key] = value
     return d
 

@@ -27,7 +27,10 @@ _STATUS_LINES = {
     "crashed": "Your program stopped abruptly.",
     "forbidden": "Your program did something that is not allowed here.",
     "runtime_error": "Your program raised an error before the tests could finish.",
+    "test_error": ("The assignment's tests are broken, so your program could not be graded. "
+                   "This is not your program's fault."),
 }
+_BROKEN_TEST = "(This test is broken: its own code failed. It does not count.)"
 
 
 # Program-level error types the grader itself names (not Python exceptions).
@@ -49,6 +52,8 @@ def render_feedback(report: GradeReport, level: str = "summary") -> str:
     if level == "none":
         return NEUTRAL_FEEDBACK
     if level == "grade":
+        if report.score is None:
+            return "Grade: none (the assignment's tests are broken)"
         return f"Grade: {_points(report.score)}/100"
     lines = [summary_line(report)]
     if level == "detailed":
@@ -59,7 +64,10 @@ def render_feedback(report: GradeReport, level: str = "summary") -> str:
 def summary_line(report: GradeReport) -> str:
     """``Tests passed: p/t`` and the first error (with its line) or the status in words."""
     head = f"Tests passed: {report.passed}/{report.total}"
-    if any(t.kind == "script" for t in report.tests):  # scored scripts earn part points
+    broken = sum(t.status == "test_error" for t in report.tests)
+    if broken and report.status != "test_error":
+        head += f" ({broken} broken test{'s' if broken > 1 else ''} not counted)"
+    if report.score is not None and any(t.kind == "script" for t in report.tests):
         head += f" (score {_points(report.score)}/100)"
     if report.status == "passed":
         return head + "\nAll tests passed."
@@ -73,12 +81,13 @@ def summary_line(report: GradeReport) -> str:
 
 
 def _first_error(report: GradeReport) -> str | None:
-    if report.error_type in _GRADER_ERRORS:  # the status line already says it in words
-        return None
+    if report.error_type in _GRADER_ERRORS or report.status == "test_error":
+        return None  # the status line already says it in words
     if report.error:
         return _with_line(report.error, report.line)
     for test in report.tests:
-        if not test.passed and test.error and test.error_type != "AssertionError":
+        if (not test.passed and test.error and test.error_type != "AssertionError"
+                and test.status != "test_error"):
             return _with_line(test.error, test.line)
     return None
 
@@ -103,7 +112,7 @@ def _detailed_lines(report: GradeReport) -> list[str]:
         if test.error and (test.error, test.line) == (report.error, report.line) and (
                 report.status == "runtime_error"):
             continue  # the program never got to this test; the summary said why
-        if test.hidden and test.kind != "script":
+        if test.hidden and test.kind != "script" and test.status != "test_error":
             hidden += 1
             continue
         # A scored script's printed output is what the course showed students, hidden or
@@ -117,6 +126,8 @@ def _detailed_lines(report: GradeReport) -> list[str]:
 
 
 def _test_lines(test: TestResult) -> list[str]:
+    if test.status == "test_error":
+        return [f"Test {test.name}: {_BROKEN_TEST}", f"Error in the test: {test.error}"]
     lines = [f"Test {test.name} failed."]
     if test.kind == "io":
         if test.call is not None:

@@ -53,13 +53,13 @@ class StepOutcome:
 
 
 def grade_reward(outcome: StepOutcome) -> float:
-    """The program's grade, 0..1."""
-    return float(outcome.report.score)
+    """The program's grade, 0..1 (0 when every test of the assignment is broken: no signal)."""
+    return float(outcome.report.score or 0.0)
 
 
 def grade_match_reward(outcome: StepOutcome) -> float:
     """1.0 when the grade equals the real next submission's grade (within 1e-9), else 0.0."""
-    if outcome.target_score is None:
+    if outcome.target_score is None or outcome.report.score is None:
         return 0.0
     return float(abs(outcome.report.score - outcome.target_score) <= GRADE_TOLERANCE)
 

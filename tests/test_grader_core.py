@@ -154,7 +154,7 @@ def test_always_equal_object_is_forbidden_in_check_tests() -> None:
 
 def test_every_status_is_known() -> None:
     assert {"passed", "failed", "syntax_error", "runtime_error", "timeout", "memory_error",
-            "crashed", "output_limit", "forbidden", "too_large"} == set(STATUSES)
+            "crashed", "output_limit", "forbidden", "too_large", "test_error"} == set(STATUSES)
 
 
 def test_wall_clock_backstop_kills_a_sleeping_program() -> None:
@@ -308,21 +308,24 @@ def test_a_sandbox_that_fails_in_the_child_is_the_graders_error(tmp_path) -> Non
 
     from student_gym.grader import child
     from student_gym.grader.client import Outcome
-    from student_gym.grader.verdict import SandboxError, build_report, make_job
+    from student_gym.grader.verdict import SandboxError, build_report
 
     class BrokenIsolation:
         @staticmethod
-        def enter_child_sandbox(limits: Limits, workdir: str,
-                                ruleset_fd: int | None = None) -> tuple[str, ...]:
+        def enter_child_sandbox(limits: Limits, workdir: str, ruleset_fds: tuple[int, ...] = (),
+                                uid: int | None = None) -> tuple[str, ...]:
             raise OSError("landlock refused")
 
     read_fd, write_fd = os.pipe()
+    job_read, job_write = os.pipe()
     devnull = os.open(os.devnull, os.O_RDWR)
+    plan = child.plan_child({"limits": {"cpu_seconds": 1.0}})
     pid = os.fork()
     if pid == 0:  # the child never returns: child_main ends with os._exit
         child._isolation = BrokenIsolation()
-        child.child_main(make_job(GOOD_ADD, ADD), write_fd, str(tmp_path), "tok", devnull)
-    os.close(write_fd)
+        child.child_main("child", child.ChildFds(job_read, write_fd), str(tmp_path), devnull, plan)
+    for fd in (write_fd, job_read, job_write):
+        os.close(fd)
     out = b""
     while chunk := os.read(read_fd, 65536):
         out += chunk
@@ -331,4 +334,7 @@ def test_a_sandbox_that_fails_in_the_child_is_the_graders_error(tmp_path) -> Non
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 71
     with pytest.raises(SandboxError, match="landlock refused"):
-        build_report(ADD, Outcome(token="tok", out=out.decode(), exit=71))
+        build_report(ADD, Outcome(out=out, exit=71))
+    # The same message written by a program (after "hello") is not believed.
+    forged = b'\n{"ev":"hello","layers":[]}\n' + out
+    assert build_report(ADD, Outcome(out=forged, exit=71)).status == "crashed"

@@ -17,7 +17,7 @@ import textwrap
 import pytest
 
 from student_gym.assignments import Limits
-from student_gym.grader import isolation, seccomp_filter
+from student_gym.grader import isolation, isolation_report, seccomp_filter
 
 pytestmark = pytest.mark.skipif(platform.system() != "Linux", reason="Linux isolation layers")
 
@@ -74,12 +74,14 @@ except BaseException as exc:
 
 
 def test_this_machine_has_enough_layers_and_names_them():
-    report = isolation.isolation_report()
+    report = isolation_report()  # the one public report: measured on the real fork server
     assert report["available"], report
     assert "seccomp" in report["layers"]
     assert "landlock" in report["layers"] or "readonly_mounts" in report["layers"]
+    if "landlock" in report["layers"]:
+        assert "landlock_reads" in report["layers"]
     if os.geteuid() == 0:
-        assert "uid_drop" in report["layers"] and report["sandbox_uid"] == 65534
+        assert {"uid_drop", "uid_per_child", "tmpfs_workdir"} <= set(report["layers"]), report
     assert report["missing"].get("python_imports") is None
 
 
@@ -198,24 +200,30 @@ def test_signals_reach_only_the_child_itself():
 
 
 def test_other_processes_are_invisible():
-    out = run_sandboxed(
-        "import os\n"
-        "result['me'] = os.getpid()\n"
-        "result['pids'] = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
-        "try:\n"
-        "    result['parent_cmdline'] = open(f'/proc/{os.getppid()}/cmdline').read()\n"
-        "except OSError as exc:\n"
-        "    result['parent_cmdline'] = type(exc).__name__\n"
-    )
+    probe = ("import os\n"
+             "result['me'] = os.getpid()\n"
+             "try:\n"
+             "    result['pids'] = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
+             "except OSError as exc:\n"
+             "    result['pids'] = type(exc).__name__\n"
+             "try:\n"
+             "    result['parent_cmdline'] = open(f'/proc/{os.getppid()}/cmdline').read()\n"
+             "except OSError as exc:\n"
+             "    result['parent_cmdline'] = type(exc).__name__\n")
+    confined = run_sandboxed(probe)
+    if "landlock_reads" in confined["layers"]:  # /proc is not among what a child may read
+        assert confined["result"]["pids"] == "PermissionError"
+        assert confined["result"]["parent_cmdline"] in ("PermissionError", "FileNotFoundError")
     if os.geteuid() != 0:
         pytest.skip("a private /proc needs root in the initial user namespace")
+    out = run_sandboxed(probe, disable="landlock")  # the private /proc layer on its own
     assert "proc_hidepid" in out["layers"]
     assert out["result"]["pids"] == [out["result"]["me"]]
     assert out["result"]["parent_cmdline"] == "FileNotFoundError"
 
 
 def test_grader_environment_does_not_reach_the_child():
-    out = run_sandboxed(
+    out = run_sandboxed(  # without Landlock's read rules, which would hide /proc/self as well
         "import os, ctypes\n"
         "result['environ'] = dict(os.environ)\n"
         "try:\n"
@@ -224,7 +232,8 @@ def test_grader_environment_does_not_reach_the_child():
         "    result['proc_environ'] = type(exc).__name__\n"
         "fields = open('/proc/self/stat').read().rsplit(')', 1)[1].split()\n"
         "start, end = int(fields[47]), int(fields[48])\n"
-        "result['memory'] = ctypes.string_at(start, end - start).decode('latin-1') if start else ''\n"
+        "result['memory'] = ctypes.string_at(start, end - start).decode('latin-1') if start else ''\n",
+        disable="landlock",
     )
     r = out["result"]
     secret_path = os.environ.get("PATH", "/usr/bin")
@@ -237,13 +246,14 @@ def test_refuses_without_isolation_unless_unsafe(monkeypatch):
     monkeypatch.delenv(isolation.UNSAFE_ENV, raising=False)
     isolation._probe.cache_clear()
     try:
-        assert not isolation.isolation_available()
-        assert "seccomp" in isolation.isolation_report()["missing"]
-        with pytest.raises(RuntimeError, match="refusing to grade untrusted code.*seccomp"):
-            isolation.require_isolation()
-        isolation.require_isolation(unsafe=True)  # the explicit opt-out
+        report = isolation.probe_report()
+        assert not isolation.layers_sufficient(report["layers"])
+        assert "seccomp" in report["missing"]
+        with pytest.raises(RuntimeError, match="refusing to grade untrusted code.*active"):
+            isolation.refuse(report["layers"])
+        isolation.refuse(report["layers"], unsafe=True)  # the explicit opt-out
         monkeypatch.setenv(isolation.UNSAFE_ENV, "1")
-        isolation.require_isolation()
+        isolation.refuse(report["layers"])
     finally:
         isolation._probe.cache_clear()
 
@@ -251,7 +261,7 @@ def test_refuses_without_isolation_unless_unsafe(monkeypatch):
 def test_filter_assembles_for_both_architectures_and_refuses_others():
     for machine in ("x86_64", "aarch64"):
         program = seccomp_filter.build_filter(machine)
-        assert 0 < program.length < 256 and len(program.patches) == 2
+        assert 0 < program.length < 256 and len(program.patches) == 4  # pid x3, -pgid
     with pytest.raises(OSError, match="no seccomp syscall table"):
         seccomp_filter.build_filter("sparc64")
 
@@ -296,11 +306,11 @@ def test_other_platforms_get_no_layers_and_a_refusal(monkeypatch):
     monkeypatch.delenv(isolation.UNSAFE_ENV, raising=False)
     isolation._probe.cache_clear()
     try:
-        report = isolation.isolation_report()
-        assert report["layers"] == [] and not report["available"]
+        report = isolation.probe_report()
+        assert report["layers"] == [] and not isolation.layers_sufficient(report["layers"])
         assert "Darwin" in report["missing"]["all"]
         with pytest.raises(RuntimeError, match="refusing to grade untrusted code"):
-            isolation.require_isolation()
-        isolation.require_isolation(unsafe=True)
+            isolation.refuse(report["layers"])
+        isolation.refuse(report["layers"], unsafe=True)
     finally:
         isolation._probe.cache_clear()

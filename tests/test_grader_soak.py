@@ -51,12 +51,15 @@ def _children(pid: int | str) -> list[str]:
 
 
 def _snapshot() -> dict[str, object]:
-    server = get_client().pid
-    assert server is not None
+    server, zygote = get_client().pid, get_client().zygote_pid
+    assert server is not None and zygote is not None
     return {
         "server_pid": server,
         "server_fds": _fd_count(server),
-        "server_children": _children(server),
+        "server_children": _children(server),  # the zygote, nothing else
+        "zygote_fds": _fd_count(zygote),
+        "zygote_children": _children(zygote),  # every child and judge
+        "zygote_rss": _rss_kib(zygote),
         "own_fds": _fd_count("self"),
         "own_children": _children("self"),
         "server_rss": _rss_kib(server),
@@ -66,7 +69,7 @@ def _snapshot() -> dict[str, object]:
 
 def test_two_thousand_submissions_leave_nothing_behind():
     where = grade("import os\ndef square(x):\n    return os.getcwd()\n", SQUARE).tests[0].got
-    tmp_root = os.path.dirname(where.strip("'\""))
+    tmp_root = os.path.dirname(os.path.dirname(where.strip("'\"")))  # <root>/<slot>/w
     def batch(round_: int) -> list[tuple[str, Assignment]]:
         # 210 distinct submissions (grade_many grades a repeated pair only once)
         return [(f"{code}# {round_}.{n}\n", SQUARE) for n, (code, _) in enumerate(PROGRAMS * 30)]
@@ -77,12 +80,18 @@ def test_two_thousand_submissions_leave_nothing_behind():
     for round_ in range(1, 11):  # 2100 submissions
         reports = grade_many(batch(round_))
         assert [r.status for r in reports] == expected
-        assert _children(before["server_pid"]) == []
+        assert _children(get_client().zygote_pid) == []
     after = _snapshot()
     assert after["server_pid"] == before["server_pid"]  # never restarted
-    for key in ("server_fds", "server_children", "own_fds", "own_children"):
+    assert before["server_children"] == [str(get_client().zygote_pid)]
+    for key in ("server_fds", "server_children", "zygote_fds", "zygote_children", "own_fds",
+                "own_children"):
         assert after[key] == before[key], (key, before[key], after[key])
     # Flat memory: a leak of even 4 KiB per submission would add over 8 MiB here.
     assert after["server_rss"] - before["server_rss"] < 4096, (before, after)
+    assert after["zygote_rss"] - before["zygote_rss"] < 4096, (before, after)
     assert after["own_rss"] - before["own_rss"] < 8192, (before, after)
-    assert os.listdir(tmp_root) == []  # every child's temp dir was removed
+    # Every child's directory is gone: slot bases hold only their (empty) mount point.
+    for entry in os.listdir(tmp_root):
+        path = os.path.join(tmp_root, entry)
+        assert all(os.listdir(os.path.join(path, sub)) == [] for sub in os.listdir(path)), entry

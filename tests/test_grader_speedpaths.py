@@ -1,5 +1,5 @@
 """The grader's fast paths: duplicates graded once, work planned in the fork server before
-each fork, hand-formatted protocol frames, and forking a process that holds a client."""
+each fork, frames with raw payloads, and forking a process that holds a client."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from student_gym import grade, grade_many
 from student_gym.assignments import Assignment, CallTest, Limits
-from student_gym.grader import child, client, server
+from student_gym.grader import child, client, wire
 
 FAST = Limits(cpu_seconds=0.5, wall_factor=2.0, memory_mb=256)
 SQUARE = Assignment(
@@ -71,8 +71,9 @@ def test_a_child_without_a_plan_scrubs_its_own_environment(tmp_path, monkeypatch
     if pid == 0:
         try:
             devnull = os.open(os.devnull, os.O_RDWR)
-            fd = child.enter_sandbox(plan, str(tmp_path), write_fd, devnull)
-            os.write(fd, repr(sorted(os.environ.items())).encode())
+            fds = child.enter_sandbox(plan, str(tmp_path), child.ChildFds(devnull, write_fd),
+                                      devnull)
+            os.write(fds.channel, repr(sorted(os.environ.items())).encode())
         finally:
             os._exit(0)
     os.close(write_fd)
@@ -83,15 +84,14 @@ def test_a_child_without_a_plan_scrubs_its_own_environment(tmp_path, monkeypatch
     assert f"('HOME', '{tmp_path}')" in seen and "('PYTHONHASHSEED', '0')" in seen
 
 
-def test_hand_formatted_frames_match_the_json_ones() -> None:
-    assert server.started_frame(7, 1234) == server.frame({"ev": "started", "id": 7, "pid": 1234})
-    for out, code, sig, cpu in (("", 0, None, 0.0), ('x\u00e9"\n\udcff\x00', None, 9, 1e-05),
-                                ("\u2603 " * 100, 70, None, 12.5)):
-        expected = {"ev": "done", "id": 3, "token": "ab12", "out": out, "exit": code,
-                    "signal": sig, "cpu": cpu}
-        assert server.done_frame(3, "ab12", out, code, sig, cpu) == server.frame(expected)
-        assert server.read_frames(bytearray(server.done_frame(3, "ab12", out, code, sig, cpu))) \
-            == [expected]
+def test_frames_carry_a_raw_payload_beside_their_header() -> None:
+    payload = b'x\xff\n{"ev":"end"}\n' * 3  # raw channel bytes, invalid UTF-8 included
+    data = wire.frame({"ev": "done", "id": 3, "nc": 4}, payload) + wire.frame({"ev": "ready"})
+    buffer = bytearray(data[:-3])
+    assert wire.read_frames(buffer) == [({"ev": "done", "id": 3, "nc": 4, "n": len(payload)},
+                                         payload)]
+    buffer += data[-3:]
+    assert wire.read_frames(buffer) == [({"ev": "ready"}, b"")] and not buffer
 
 
 @pytest.mark.skipif(not hasattr(os, "register_at_fork"), reason="needs os.register_at_fork")

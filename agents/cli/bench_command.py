@@ -64,7 +64,7 @@ def available() -> dict[str, Path]:
 
 def run(args: argparse.Namespace) -> int:
     if args.isolation:
-        from student_gym.grader.isolation import isolation_report
+        from student_gym.grader import isolation_report
 
         print(json.dumps(isolation_report(), indent=2))
         return 0

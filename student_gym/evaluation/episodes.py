@@ -42,7 +42,7 @@ class StepRecord:
     reply: str
     code: str
     format_ok: bool
-    score: float
+    score: float | None  # None: every test of the assignment is broken
     status: str
     target_code: str | None = None
     target_score: float | None = None

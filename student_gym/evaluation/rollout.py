@@ -54,7 +54,7 @@ class PairScorer:
         for step in record.steps:
             if not step.valid:
                 continue
-            if step.target_score is not None:
+            if step.target_score is not None and step.score is not None:  # None: broken tests
                 step.grade_proximity = grade_proximity(step.score, step.target_score)
             scores = self.codebleu(step.code, step.target_code or "")
             step.codebleu = scores["codebleu"]

@@ -70,6 +70,7 @@ def grade_many(pairs: Iterable[tuple[str, Assignment]], *, workers: int | None =
     """
     from student_gym.grader.client import get_client
     from student_gym.grader.verdict import build_report, make_job, too_large_report, wall_limit
+    from student_gym.grader.workdirs import MAX_SLOTS
 
     pairs = list(pairs)
     if pairs:
@@ -81,6 +82,8 @@ def grade_many(pairs: Iterable[tuple[str, Assignment]], *, workers: int | None =
     for index, (code, assignment) in enumerate(pairs):
         if not isinstance(code, str):
             raise TypeError(f"grade_many: pairs[{index}]: code must be str, got {type(code).__name__}")
+        if not isinstance(assignment, Assignment):
+            raise TypeError(f"grade_many: pairs[{index}]: assignment must be an Assignment")
         key = (code, id(assignment))  # the pairs list keeps every assignment (and id) alive
         if key in first:
             copies.append((index, first[key]))
@@ -93,8 +96,8 @@ def grade_many(pairs: Iterable[tuple[str, Assignment]], *, workers: int | None =
         walls.append(wall_limit(assignment))
         where.append(index)
     if jobs:
-        width = workers or _usable_cores()
-        outcomes = get_client().run(jobs, walls, max(1, width))
+        width = min(max(1, workers or _usable_cores()), MAX_SLOTS)
+        outcomes = get_client().run(jobs, walls, width)
         for index, outcome in zip(where, outcomes, strict=True):
             reports[index] = build_report(pairs[index][1], outcome)
     for index, source in copies:
@@ -109,20 +112,25 @@ def _usable_cores() -> int:
 
 
 def isolation_report() -> dict[str, Any]:
-    """What sandbox a submission gets here: ``layers`` (measured), ``available``, ``platform``.
+    """What sandbox a submission gets here: the layers a real child of this process's fork
+    server had (measured), whether they suffice (``available``), why others are missing.
 
-    ``available`` says whether the layers suffice to grade untrusted code without
-    ``unsafe=True`` (the isolation module's policy).
+    The one report: ``student-gym bench --isolation``, provenance and every refusal use it.
     """
     from student_gym.grader import child
+    from student_gym.grader.client import get_client
 
     layers = _server_layers()
     isolation = child._isolation
-    return {
-        "layers": list(layers),
-        "available": bool(isolation is not None and isolation.layers_sufficient(layers)),
+    report: dict[str, Any] = {
         "platform": f"{platform.system()} {platform.release()} {platform.machine()}",
-    }
+        "layers": list(layers), "missing": {}, "setup_error": get_client().isolation_error}
+    if isolation is not None:
+        probe = isolation.probe_report()
+        report.update(running_as_root=probe["running_as_root"],
+                      landlock_abi=probe["landlock_abi"], missing=probe["missing"])
+    report["available"] = bool(isolation is not None and isolation.layers_sufficient(layers))
+    return report
 
 
 def _server_layers() -> tuple[str, ...]:
@@ -143,6 +151,7 @@ def _server_layers() -> tuple[str, ...]:
 def _require_isolation(unsafe: bool) -> None:
     """Refuse untrusted code where the isolation layers are incomplete, unless told not to."""
     from student_gym.grader import child
+    from student_gym.grader.client import get_client
 
     isolation = child._isolation
     if isolation is None:
@@ -152,13 +161,5 @@ def _require_isolation(unsafe: bool) -> None:
                            "pass unsafe=True or set STUDENT_GYM_UNSAFE=1 for code you trust")
     if isolation.unsafe_requested(unsafe):
         return
-    layers = _server_layers()
-    if not isolation.layers_sufficient(layers):
-        from student_gym.grader.client import get_client
-
-        failure = get_client().isolation_error
-        why = f"; setting it up failed: {failure}" if failure else ""
-        raise RuntimeError(
-            f"refusing to grade untrusted code: the sandbox is incomplete here (active: "
-            f"{', '.join(layers) or 'none'}{why}). Pass unsafe=True or set "
-            "STUDENT_GYM_UNSAFE=1 to grade anyway, only for code you trust.")
+    failure = get_client().isolation_error
+    isolation.refuse(_server_layers(), why=f"setting it up failed: {failure}" if failure else "")

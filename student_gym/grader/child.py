@@ -1,28 +1,34 @@
-"""The child's entry point: sandbox baseline, then the isolation hook, then the harness.
+"""A child's entry point: sandbox baseline, then the isolation layers, then its job.
 
-Runs in a process freshly forked by the fork server, one per submission. Everything here
-happens before any byte of the submission runs. The order matters:
+Runs in a process freshly forked by the zygote (:mod:`.zygote`), one per submission (role
+``child``, the program) and one per job with check or script tests (role ``judge``, the test
+code). The zygote never held a request: the job arrives on the process's own pipe only after
+the fork and after the sandbox is set up, so no other job's code, token or directory exists in
+its memory. The order matters:
 
 1. new session = new process group, so the parent can kill everything the program starts;
-2. fds: /dev/null on 0, 1, 2; the result pipe moved to a random fd above the open-files
-   limit (the program cannot ``dup2`` onto it and is unlikely to guess it), every other fd
-   closed (no way back to the server's protocol pipes);
-3. scrubbed environment and a private temporary working directory;
+2. fds: /dev/null on 0, 1, 2; the result channel and the judge's pipes moved to random fds
+   above the open-files limit (new fds can never land on them), every other fd closed;
+3. scrubbed environment and a private temporary working directory (a size- and
+   inode-limited tmpfs where the server could mount one);
 4. rlimits: address space, CPU time (hard backstop), file size, open files, no core dumps;
-5. ``isolation.enter_child_sandbox`` (namespaces, uid drop, Landlock, seccomp) where present;
-6. a CPU-time interval timer whose default action kills the child: the timeout verdict.
+5. ``isolation.enter_child_sandbox`` (namespaces, a uid of its own, Landlock reads and
+   writes, seccomp) where present;
+6. the job is read from its pipe; for the program, a CPU-time interval timer whose default
+   action kills the child: the timeout verdict.
 
 Speed: a fresh child pays a copy-on-write page fault (several microseconds in a VM) for every
 page of inherited memory it writes, and touching any Python object writes its reference
-count. So whatever can be decided before the fork is decided in the fork server
-(:func:`plan_child`: limits, rlimit values, the random fd, the environment, which signal
-handlers need resetting) and the child only issues the system calls.
+count. So whatever can be decided before the fork is decided in the zygote (:func:`plan_child`:
+limits, rlimit values, the random fd, the environment, which signal handlers need resetting)
+and the child only issues the system calls.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import json
 import math
 import os
 import random
@@ -32,6 +38,7 @@ from typing import Any, NamedTuple
 
 from student_gym.assignments import Limits
 from student_gym.grader import harness
+from student_gym.grader.judge import judge_main
 
 try:  # owned by grader-isolation; the baseline below works without it
     from student_gym.grader import isolation as _isolation
@@ -61,7 +68,7 @@ class ChildPlan(NamedTuple):
     environment_ready: bool  # the server's own environment is already the child's
     reset_signals: tuple[int, ...]  # handlers that are not SIG_DFL now
     reset_wakeup_fd: bool  # a signal wakeup fd may be set (the server's non-pidfd mode)
-    ruleset_fd: int | None = None  # a Landlock ruleset the server built (isolation's)
+    ruleset_fds: tuple[int, ...] = ()  # Landlock rulesets the server built (isolation's)
 
 
 @functools.lru_cache(maxsize=64)
@@ -88,7 +95,7 @@ def signals_to_reset() -> tuple[int, ...]:
 def plan_child(job: dict[str, Any], *, environment_ready: bool = False,
                reset_wakeup_fd: bool = True,
                reset_signals: tuple[int, ...] | None = None,
-               ruleset_fd: int | None = None) -> ChildPlan:
+               ruleset_fds: tuple[int, ...] = ()) -> ChildPlan:
     """Decide everything about a child's sandbox that does not need the child itself.
 
     Args:
@@ -98,19 +105,19 @@ def plan_child(job: dict[str, Any], *, environment_ready: bool = False,
             :func:`point_environment_at`); otherwise the child scrubs its own.
         reset_wakeup_fd: the child must clear a signal wakeup fd.
         reset_signals: :func:`signals_to_reset` if the caller knows it (default: ask now).
-        ruleset_fd: from ``isolation.prepare_child``: kept open through the fd clean-up
-            for ``isolation.enter_child_sandbox``, which closes it.
+        ruleset_fds: from ``isolation.build_ruleset``: kept open through the fd clean-up
+            for ``isolation.enter_child_sandbox``, which closes them.
     """
     try:
         limits, rlimits = _limits_plan(tuple(job["limits"].items()))
     except TypeError:  # an unhashable value: no cache (Limits decides whether it is valid)
         limits, rlimits = _limits_plan.__wrapped__(tuple(job["limits"].items()))
     # Above RLIMIT_NOFILE: new fds can never land there; random: hard to guess.
-    high = _SYSTEM_RANDOM.randrange(limits.open_files + 64, limits.open_files + 960)
+    high = _SYSTEM_RANDOM.randrange(limits.open_files + 64, limits.open_files + 956)
     if reset_signals is None:
         reset_signals = signals_to_reset()
     return ChildPlan(limits, high, rlimits, environment_ready, reset_signals, reset_wakeup_fd,
-                     ruleset_fd)
+                     tuple(ruleset_fds))
 
 
 def prepare_environment() -> None:
@@ -139,22 +146,42 @@ def _die_with_server() -> None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-def enter_sandbox(plan: ChildPlan, workdir: str, result_fd: int, devnull: int) -> int:
-    """Apply the baseline sandbox (steps 1-4); return the result channel's new fd."""
+class ChildFds(NamedTuple):
+    """The pipes a child (or judge) is forked with; the fork server made them for this job."""
+
+    job: int  # the job arrives here after the fork (one JSON line); read, then closed
+    channel: int  # results to the fork server
+    peer_in: int | None = None  # child: the judge's requests; judge: the child's answers
+    peer_out: int | None = None  # child: answers to the judge; judge: requests to the child
+
+
+def enter_sandbox(plan: ChildPlan, workdir: str, fds: ChildFds, devnull: int) -> ChildFds:
+    """Apply the baseline sandbox (steps 1-4); return the fds at their new places.
+
+    The result channel and the judge's pipes move above ``RLIMIT_NOFILE`` (new fds can never
+    land there); every other fd is closed, except the isolation's rulesets.
+    """
     os.setsid()
     _die_with_server()
     if plan.reset_wakeup_fd:
         signal.set_wakeup_fd(-1)  # the server's SIGCHLD plumbing (non-Linux) is not ours
     for signum in plan.reset_signals:
         signal.signal(signum, signal.SIG_DFL)
-    high = plan.high_fd
-    os.dup2(result_fd, high)
+    moved = []
+    for offset, fd in enumerate(fds):
+        if fd is None:
+            moved.append(None)
+            continue
+        target = plan.high_fd + offset
+        os.dup2(fd, target, inheritable=False)
+        moved.append(target)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    start = 3  # close every fd but the channel (and the isolation's ruleset)
-    for keep in (high,) if plan.ruleset_fd is None else sorted((plan.ruleset_fd, high)):
-        os.closerange(start, keep)
-        start = keep + 1
+    keep = sorted(fd for fd in (*moved, *plan.ruleset_fds) if fd is not None)
+    start = 3  # close every fd but ours (and the isolation's ruleset)
+    for fd in keep:
+        os.closerange(start, fd)
+        start = fd + 1
     os.closerange(start, 1 << 16)
     if not plan.environment_ready:
         os.environ.clear()
@@ -162,34 +189,52 @@ def enter_sandbox(plan: ChildPlan, workdir: str, result_fd: int, devnull: int) -
     os.chdir(workdir)
     for which, values in plan.rlimits:
         resource.setrlimit(which, values)
-    return high
+    return ChildFds(*moved)
 
 
-def child_main(job: dict[str, Any], result_fd: int, workdir: str, token: str, devnull: int,
-               plan: ChildPlan | None = None) -> None:
-    """Run one submission; never returns (exit code 0 after the harness finished).
+def read_job(fd: int, limit: int = 64 << 20) -> dict[str, Any]:
+    """The job, read from its pipe until the fork server closes it (our own, trusted data)."""
+    chunks, size = [], 0
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise ValueError("job too large")
+    os.close(fd)
+    return json.loads(b"".join(chunks))
 
-    ``plan`` comes from :func:`plan_child` in the fork server; without it the child plans
-    (and scrubs its environment) itself.
+
+def child_main(role: str, fds: ChildFds, workdir: str, devnull: int, plan: ChildPlan,
+               uid: int | None = None, tmpfs: bool = False) -> None:
+    """Run one child (``role`` "child": the program) or judge ("judge": the test code).
+
+    Never returns (exit code 0 once the job finished). The job arrives on ``fds.job`` only
+    now, after the fork, so nothing of it was ever in the process it was forked from.
     """
     try:
-        if plan is None:
-            plan = plan_child(job)
-        fd = enter_sandbox(plan, workdir, result_fd, devnull)
-        channel = harness.Channel(fd, token)
-        layers = BASELINE_LAYERS
+        # A peer that ended (the judge, or the child it questions) must surface as an error
+        # on the write, not as a SIGPIPE that would be blamed on whoever was writing.
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        fds = enter_sandbox(plan, workdir, fds, devnull)
+        layers = BASELINE_LAYERS + (("tmpfs_workdir",) if tmpfs else ())
         if _isolation is not None:
             try:
                 layers += tuple(_isolation.enter_child_sandbox(
-                    plan.limits, workdir, ruleset_fd=plan.ruleset_fd))
+                    plan.limits, workdir, ruleset_fds=plan.ruleset_fds, uid=uid))
             except Exception as exc:  # noqa: BLE001 - the grader's failure, not the program's
-                channel.send({"ev": "sandbox_error", "error": f"{type(exc).__name__}: {exc}"})
+                harness.Channel(fds.channel).send(
+                    {"ev": "sandbox_error", "error": f"{type(exc).__name__}: {exc}"})
                 os._exit(71)
+        job = read_job(fds.job)
+        channel = harness.Channel(fds.channel, str(job.get("token", "")))
         channel.send({"ev": "hello", "layers": list(layers)})
+        if role == "judge":
+            judge_main(job, channel, fds.peer_out, fds.peer_in)
+            os._exit(0)
         # The timeout verdict: SIGPROF's default action (reset above) ends the process after
         # this much CPU.
         signal.setitimer(signal.ITIMER_PROF, plan.limits.cpu_seconds)
-        harness.Runner(job, channel).run()
+        harness.Runner(job, channel).run(fds.peer_in, fds.peer_out)
         os._exit(0)
     except BaseException:  # noqa: BLE001 - the parent turns a silent exit into "crashed"
         os._exit(70)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from student_gym.grader.server import frame, read_frames
+from student_gym.grader.wire import frame, read_frames
 
 HASH_SEED = "0"  # fixed PYTHONHASHSEED of the server, inherited by every child
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
@@ -52,16 +52,23 @@ def server_environment() -> dict[str, str]:
 
 @dataclass
 class Outcome:
-    """What came back for one job: the raw result channel and how the child ended."""
+    """What came back for one job: the raw result channels and how the processes ended.
+
+    ``out`` and ``judge_out`` are the child's and the judge's channels as raw bytes, read
+    with the bounds of :mod:`.wire` by :mod:`.verdict`; ``judge`` is how the judge ended
+    (``exit``/``signal``/``cpu``), None when the job had no judge.
+    """
 
     token: str = ""
-    out: str = ""
+    out: bytes = b""
     exit: int | None = None
     signal: int | None = None
     cpu: float = 0.0
     wall_killed: bool = False
     server_lost: bool = False
     runtime: float = 0.0
+    judge_out: bytes = b""
+    judge: dict[str, Any] | None = None
 
 
 class ServerError(RuntimeError):
@@ -77,6 +84,7 @@ class ServerClient:
         self._inbox = bytearray()
         self._next_id = 0
         self.pid: int | None = None
+        self.zygote_pid: int | None = None  # the process every child is forked from
         self.layers: tuple[str, ...] | None = None  # measured by isolation_report()
         self.isolation_error: str | None = None  # the server could not set isolation up
 
@@ -95,11 +103,12 @@ class ServerClient:
         self._inbox.clear()
         os.set_blocking(self._proc.stdin.fileno(), False)  # type: ignore[union-attr]
         ready = self._read_messages(timeout=60.0)
-        if not ready or ready[0].get("ev") != "ready":
+        if not ready or ready[0][0].get("ev") != "ready":
             self.stop()
             raise ServerError("the grader's fork server did not start")
-        self.pid = ready[0]["pid"]
-        self.isolation_error = ready[0].get("isolation_error")
+        self.pid = ready[0][0]["pid"]
+        self.zygote_pid = ready[0][0].get("zygote")
+        self.isolation_error = ready[0][0].get("isolation_error")
         self.layers = None  # a new server: measure again
 
     def stop(self) -> None:
@@ -114,7 +123,7 @@ class ServerClient:
             proc.wait()
         proc.stdout.close()  # type: ignore[union-attr]
 
-    def _read_messages(self, timeout: float) -> list[dict[str, Any]] | None:
+    def _read_messages(self, timeout: float) -> list[tuple[dict[str, Any], bytes]] | None:
         """Wait up to ``timeout`` for data; return complete messages, None if the server died."""
         assert self._proc is not None and self._proc.stdout is not None
         pending = read_frames(self._inbox)  # what _send already read
@@ -187,7 +196,7 @@ class ServerClient:
         self.start()
         queue = list(reversed(pending))
         in_flight: dict[int, int] = {}  # message id -> job index
-        started: dict[int, tuple[int, float]] = {}  # message id -> (pid, start time)
+        started: dict[int, tuple[list[int], float]] = {}  # message id -> (pids, start time)
         killed: set[int] = set()
         while queue or in_flight:
             batch = []  # every free slot's job in one write
@@ -200,31 +209,35 @@ class ServerClient:
             if batch:
                 self._send(b"".join(batch))
             now = time.monotonic()
-            for mid, (pid, t0) in started.items():
+            for mid, (pids, t0) in started.items():
                 if mid not in killed and now - t0 > wall_limits[in_flight[mid]]:
-                    killed.add(mid)  # the wall-clock backstop: the whole process group goes
-                    _kill_group(pid)
+                    killed.add(mid)  # the wall-clock backstop: the whole process groups go
+                    for pid in pids:
+                        _kill_group(pid)
             deadlines = [t0 + wall_limits[in_flight[m]] for m, (_, t0) in started.items()
                          if m not in killed]
             wait = min(deadlines) - now if deadlines else 1.0
             messages = self._read_messages(timeout=min(max(wait, 0.0), 1.0))
             if messages is None:  # the server died: likely killed by a hostile child
-                for pid, _ in started.values():  # its children must not outlive it
-                    _kill_group(pid)
+                for pids, _ in started.values():  # its children must not outlive it
+                    for pid in pids:
+                        _kill_group(pid)
                 return self._server_lost(in_flight, queue, outcomes, attempts)
-            for message in messages:
+            for message, payload in messages:
                 mid = message.get("id")
                 if mid not in in_flight:
                     continue  # left over from a run that was interrupted (e.g. Ctrl-C)
                 if message["ev"] == "started":
-                    started[mid] = (message["pid"], time.monotonic())
+                    started[mid] = (list(message["pids"]), time.monotonic())
                 elif message["ev"] == "done":
                     index = in_flight.pop(mid)
-                    t0 = started.pop(mid, (0, time.monotonic()))[1]
+                    t0 = started.pop(mid, ([], time.monotonic()))[1]
+                    split = message["nc"]
                     outcomes[index] = Outcome(
-                        token=message["token"], out=message["out"], exit=message["exit"],
-                        signal=message["signal"], cpu=message["cpu"],
-                        wall_killed=mid in killed, runtime=time.monotonic() - t0)
+                        token=jobs[index]["child"].get("token", ""), out=payload[:split],
+                        exit=message["exit"], signal=message["signal"], cpu=message["cpu"],
+                        wall_killed=mid in killed, runtime=time.monotonic() - t0,
+                        judge_out=payload[split:], judge=message.get("judge"))
         return [], []
 
     def _server_lost(self, in_flight: dict[int, int], queue: list[int],

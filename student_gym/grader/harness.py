@@ -1,210 +1,148 @@
-"""The in-child test harness: runs one submission's tests and reports over the result channel.
+"""The in-child harness: answers requests about one program, and nothing else.
 
-This module is imported by the fork server *before* it forks, so a child starts with it (and
-the modules it needs) already loaded. It runs only in the child, after the sandbox is set up
-(see :mod:`student_gym.grader.child`). It never sees expected values: call tests send back the
-value the function returned, IO tests the text the program printed, and the parent decides.
+Runs only in the sandboxed child (see :mod:`student_gym.grader.child`), after the sandbox is
+set up. The child holds its program and the requests it is sent, never a test's code or an
+expected value: the fork server sends the calls and stdins of call and IO tests (the parent
+compares the answers), and a judge process (:mod:`.judge`), which runs check and script test
+code outside the sandbox, sends whatever that test code asks of the program, one request at a
+time. Requests (``"op"``):
 
-Messages are newline-delimited JSON objects written to a private pipe fd, each carrying the
-job's token; anything the program writes to fd 1/2 goes to /dev/null and anything it prints
-through ``sys.stdout`` lands in a capped in-memory buffer, so nothing it prints can forge a
-verdict.
+* ``load``: run the program once as the module ``solution`` (its top-level error, if any, is
+  also reported on the result channel as a ``load`` event: call/check tests then cannot run);
+* ``call``: call one of its functions (``f``, in module ``mod`` or the loaded program) with
+  tagged arguments ``a``/``k``; the answer is a tagged value ``r`` (an iterator drained into a
+  list, ``it``), or the exception ``x``, plus ``m``: the arguments after the call when it
+  changed them in place;
+* ``names``: the program's top-level names as test code may see them (callable, small data
+  value, or an opaque module);
+* ``run``: run the program as ``__main__`` with a ``stdin`` (IO tests) or an ``inputs`` list
+  and a ``file`` (FalconCode ``run_script``): its stdout and traceback;
+* ``import``: import the program under a module name (scripts do ``import lab1``);
+* ``read`` / ``compiles``: a file the program wrote in its directory; whether it compiles.
+
+Answers are newline-delimited JSON written to a private fd; a returned object whose type the
+submission defined is refused (``forbidden``) when a judge asked, since test code would compare
+it in the judge. Anything the program prints goes to a capped buffer, never to a channel.
 """
 
 from __future__ import annotations
 
 import builtins
-import importlib.util
-import io
+import collections.abc
 import json
 import linecache
 import os
 import random
-import re
 import sys
-import traceback
+import types
 from collections.abc import Callable
 from typing import Any
 
 from student_gym import tagged_json
-from student_gym.grader import replay, submission_types
+from student_gym.grader import submission_types, wire
+from student_gym.grader.capture import (
+    CappedText,
+    ForbiddenResult,
+    OutputLimitExceeded,
+    error_fields,
+    safe_repr,
+    student_traceback,
+    text_stdin,
+)
 
-_MAX_REPR = 400  # characters of a returned value's repr kept for feedback
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # "<X object at 0x7f...>": not deterministic
-
-
-class OutputLimitExceeded(BaseException):
-    """Raised inside the program when it prints more than the output cap."""
-
-
-class ForbiddenResult(BaseException):
-    """Raised when the candidate returns an object of a type the submission defined."""
-
-
-class CappedText(io.TextIOBase):
-    """A text stream that keeps what the program prints, up to a budget, then stops it.
-
-    The ``exceeded`` flag stays set even if the program catches the exception, so the verdict
-    cannot be escaped with a bare ``except``.
-    """
-
-    def __init__(self, budget: list[int]) -> None:
-        super().__init__()
-        self._parts: list[str] = []
-        self._budget = budget  # shared one-element list: stdout and stderr draw from it
-        self.exceeded = False
-
-    def write(self, text: str) -> int:
-        if type(text) is not str:
-            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        if self.exceeded or len(text) > self._budget[0]:
-            self.exceeded = True
-            self._budget[0] = 0
-            raise OutputLimitExceeded("output limit exceeded")
-        self._budget[0] -= len(text)
-        self._parts.append(text)
-        return len(text)
-
-    def writable(self) -> bool:
-        return True
-
-    def isatty(self) -> bool:
-        return False
-
-    @property
-    def encoding(self) -> str:
-        return "utf-8"
-
-    def getvalue(self) -> str:
-        return "".join(self._parts)
-
-    @property
-    def buffer(self) -> _BinaryWriter:
-        """``sys.stdout.buffer``: bytes written here count as UTF-8 text."""
-        return _BinaryWriter(self)
-
-
-class _BinaryWriter:
-    def __init__(self, text: CappedText) -> None:
-        self._text = text
-
-    def write(self, data: bytes) -> int:
-        self._text.write(bytes(data).decode("utf-8", "replace"))
-        return len(data)
-
-    def flush(self) -> None:
-        return None
-
-
-def text_stdin(data: str) -> io.TextIOWrapper:
-    """A ``sys.stdin`` reading ``data``, with ``.buffer`` for programs that read bytes."""
-    return io.TextIOWrapper(io.BytesIO(data.encode("utf-8", "replace")), encoding="utf-8")
+_PRISTINE_BUILTINS = dict(vars(builtins))  # taken in the fork server, before any submission
+MAX_VALUE_JSON = 1 << 20  # an encoded value larger than this is answered with a marker
+MAX_ITEMS = 100_000  # items of a returned iterator that are drained
+_MUTABLE = (list, dict, set, bytearray)
+_CONTAINERS = (list, tuple, dict, set, frozenset)
 
 
 class Channel:
-    """Writes tagged messages to the private result fd."""
+    """Writes messages to one private fd."""
 
-    def __init__(self, fd: int, token: str) -> None:
+    def __init__(self, fd: int, token: str = "") -> None:
         self._fd = fd
         self._token = token
         self._write = os.write  # captured now: the program may patch the os module later
-        self._dumps = json.dumps
 
     def send(self, message: dict[str, Any]) -> None:
-        message["k"] = self._token
-        data = ("\n" + self._dumps(message, separators=(",", ":")) + "\n").encode("utf-8", "replace")
-        view = memoryview(data)
+        if self._token:
+            message["k"] = self._token
+        view = memoryview(wire.encode_line(message))
         while view:
-            written = self._write(self._fd, view)
-            view = view[written:]
+            view = view[self._write(self._fd, view) :]
 
 
-# -- errors as CPython prints them ----------------------------------------------------------------
+class Requests:
+    """Reads newline-delimited requests from a pipe (the judge's); None at its end."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._buffer = b""
+        self._read = os.read
+
+    def next(self) -> dict[str, Any] | None:
+        while True:
+            while b"\n" not in self._buffer:
+                if len(self._buffer) > wire.MAX_LINE:
+                    return None
+                chunk = self._read(self._fd, 1 << 16)
+                if not chunk:
+                    return None
+                self._buffer += chunk
+            line, _, self._buffer = self._buffer.partition(b"\n")
+            if not line:
+                continue  # messages start with a newline of their own
+            try:
+                return wire.read_message(line)
+            except wire.WireError:
+                return {"op": "invalid"}
 
 
-def error_fields(exc: BaseException, student_files: frozenset[str]) -> dict[str, Any]:
-    """``error_type``, ``error`` (CPython's last traceback line) and the student's line."""
-    line = None
-    if isinstance(exc, SyntaxError) and exc.filename in student_files:
-        line = exc.lineno
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename in student_files:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    try:
-        text = traceback.format_exception_only(type(exc), exc)[-1].strip()
-    except BaseException:  # noqa: BLE001 - a hostile exception must not break the harness
-        text = type(exc).__name__
-    return {"error_type": type(exc).__name__, "error": text[:1000], "line": line}
+def encode(value: Any) -> Any:
+    """A tagged value, or a marker when it is too large to send."""
+    tagged = tagged_json.to_tagged(value)
+    if _maybe_large(value) and len(json.dumps(tagged)) > MAX_VALUE_JSON:
+        return {"$r": {"type": "TooLarge", "repr": "<value too large to record>"}}
+    return tagged
 
 
-def student_traceback(exc: BaseException, student_files: frozenset[str]) -> str:
-    """The traceback CPython would print, limited to frames of the student's program."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in student_files]
-    head = "Traceback (most recent call last):\n" if frames else ""
-    body = "".join(traceback.StackSummary.from_list(frames).format())
-    last = "".join(traceback.format_exception_only(type(exc), exc))
-    return head + body + last
-
-
-# -- running ---------------------------------------------------------------------------------
+def _maybe_large(value: Any) -> bool:
+    """Cheap pre-check (most values are small; measuring every one would double the cost)."""
+    if isinstance(value, (str, bytes, bytearray)):
+        return len(value) > MAX_VALUE_JSON // 8
+    if isinstance(value, _CONTAINERS):
+        items = value.values() if isinstance(value, dict) else value
+        return len(value) > 256 or any(isinstance(v, _CONTAINERS) or _maybe_large(v)
+                                       for v in items)
+    return False
 
 
 class Runner:
-    """Runs one job inside the child. ``job`` is the JSON the parent sent (no expected values)."""
+    """Answers one job's requests inside the child."""
 
     def __init__(self, job: dict[str, Any], channel: Channel) -> None:
         self.job = job
         self.channel = channel
-        self.filename: str = job.get("filename") or "main.py"
-        self.student_files = frozenset({self.filename})
+        self.code: str = job["code"]
+        self.filename: str = "main.py"
+        self.student_files = frozenset({self.filename, *job.get("files", ())})
         self.output_cap = int(job["limits"]["output_bytes"])
-        self.forbidden = False
-        self.last_error: BaseException | None = None
+        self.seed = int(job.get("seed", 0))
+        self.compiled: Any = None
+        self.namespace: dict[str, Any] | None = None
+        self.load_answer: dict[str, Any] | None = None
+        self.modules: dict[str, dict[str, Any]] = {}
+        self.guard_results = False  # refuse submission-defined objects (judge requests)
 
-    # A fresh capture of stdout/stderr/stdin around one run of student code.
-    def capture(self, stdin: str) -> tuple[CappedText, CappedText]:
-        budget = [self.output_cap]
-        out, err = CappedText(budget), CappedText(budget)
-        sys.stdout, sys.stderr, sys.stdin = out, err, text_stdin(stdin)
-        return out, err
+    # -- the job -----------------------------------------------------------------------------
 
-    def guarded(self, fn: Callable[[], Any], stdin: str = "", exit_ok: bool = True) -> dict[str, Any]:
-        """Run ``fn`` with captured output; return its value or error as message fields.
-
-        ``exit_ok``: a ``SystemExit`` ends a whole-program run normally (as in CPython), but
-        inside a tested call it is an error (the function never returned).
-        """
-        out, err = self.capture(stdin)
-        self.last_error = None
-        result: dict[str, Any] = {}
+    def run(self, judge_in: int | None, judge_out: int | None) -> None:
+        """Compile, answer the server's requests, then the judge's; end with ``end``."""
+        linecache.cache[self.filename] = (len(self.code), None, self.code.splitlines(True),
+                                          self.filename)
         try:
-            result["value"] = fn()
-        except SystemExit as exc:
-            if not exit_ok:
-                result.update(error_fields(exc, self.student_files))
-        except OutputLimitExceeded:
-            result["output_limit"] = True
-        except ForbiddenResult:
-            self.forbidden = True
-        except MemoryError as exc:
-            result.update(error_fields(exc, self.student_files), memory=True)
-        except BaseException as exc:  # noqa: BLE001 - whatever the program raises is a verdict
-            result.update(error_fields(exc, self.student_files))
-            self.last_error = exc
-        if out.exceeded or err.exceeded:
-            result["output_limit"] = True
-        if self.forbidden:
-            result["forbidden"] = True
-        result["stdout"] = out.getvalue()
-        return result
-
-    def run(self) -> None:
-        code: str = self.job["code"]
-        linecache.cache[self.filename] = (len(code), None, code.splitlines(True), self.filename)
-        try:
-            compiled = compile(code, self.filename, "exec", dont_inherit=True)
+            self.compiled = compile(self.code, self.filename, "exec", dont_inherit=True)
         except SyntaxError as exc:
             self.channel.send({"ev": "syntax", **error_fields(exc, self.student_files)})
             return
@@ -215,157 +153,257 @@ class Runner:
         except (RecursionError, MemoryError) as exc:  # nested too deeply for the compiler
             self.channel.send({"ev": "syntax", **error_fields(exc, self.student_files)})
             return
-        tests = self.job["tests"]
-        namespace: dict[str, Any] | None = None
-        if any(t["kind"] in ("call", "check") for t in tests):
-            namespace = self.load(compiled)
-        for index, test in enumerate(tests):
-            self.forbidden = False
-            kind = test["kind"]
-            if kind in ("call", "check") and namespace is None:
-                continue  # the parent marks them failed with the load error
-            random.seed(self.job.get("seed", 0))
-            if kind == "call":
-                message = self.run_call(namespace, test)
-            elif kind == "check":
-                message = self.run_check(namespace, test)
-            elif kind == "io":
-                message = self.run_io(compiled, test)
-            else:
-                message = self.run_script(test)
-            self.channel.send({"ev": "test", "i": index, **message})
+        for name in self.job.get("files", ()):  # scripts name the program's file
+            with open(name, "w", encoding="utf-8") as handle:
+                handle.write(self.code)
+        for index, request in enumerate(self.job.get("requests", ())):
+            self.channel.send({"ev": "test", "i": index, **self.answer(request)})
+        if judge_in is not None and judge_out is not None:
+            self.guard_results = True
+            requests, replies = Requests(judge_in), Channel(judge_out)
+            while (request := requests.next()) is not None and request.get("op") != "end":
+                try:
+                    replies.send({**self.answer(request), "q": request.get("q")})
+                except OSError:  # the judge has ended: nothing more will be asked
+                    break
         self.channel.send({"ev": "end"})
 
-    def load(self, compiled: Any) -> dict[str, Any] | None:
-        """Run the program once as a module; report a top-level error and return None."""
-        namespace = {"__name__": "solution", "__builtins__": builtins, "__file__": self.filename}
-        random.seed(self.job.get("seed", 0))
-        result = self.guarded(lambda: exec(compiled, namespace))
-        if "error" in result or result.get("output_limit"):
-            self.channel.send({"ev": "load", **_without(result, "value")})
-            return None
-        return namespace
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        seed = request.get("seed")
+        if type(seed) is int:
+            random.seed(seed)
+        handler = _HANDLERS.get(op) if isinstance(op, str) else None
+        if handler is None:
+            return {"x": {"type": "RuntimeError", "base": "RuntimeError",
+                          "text": f"unknown request {op!r:.40}"}}
+        try:
+            return handler(self, request)
+        except (tagged_json.TaggedValueError, KeyError, TypeError, ValueError) as exc:
+            return {"x": {"type": "RuntimeError", "base": "RuntimeError",
+                          "text": f"malformed request: {exc}"[:300]}}
 
-    def run_call(self, namespace: dict[str, Any], test: dict[str, Any]) -> dict[str, Any]:
-        entry = self.job["entry_point"]
+    # -- running student code ------------------------------------------------------------------
 
-        def call() -> Any:
-            function = namespace.get(entry)
+    def guarded(self, fn: Callable[[], Any], stdin: str = "", exit_ok: bool = True) -> dict[str, Any]:
+        """Run ``fn`` with captured output; its value or error as answer fields.
+
+        ``exit_ok``: a ``SystemExit`` ends a whole-program run normally (as in CPython), but
+        inside a tested call it is an error (the function never returned).
+        """
+        budget = [self.output_cap]
+        out, err = CappedText(budget), CappedText(budget)
+        sys.stdout, sys.stderr, sys.stdin = out, err, text_stdin(stdin)
+        result: dict[str, Any] = {}
+        try:
+            result["value"] = fn()
+        except SystemExit as exc:
+            if not exit_ok:
+                result.update(error_fields(exc, self.student_files))
+                result["exc"] = exc
+        except OutputLimitExceeded:
+            result["output_limit"] = True
+        except ForbiddenResult:
+            result["forbidden"] = True
+        except MemoryError as exc:
+            result.update(error_fields(exc, self.student_files), memory=True)
+        except BaseException as exc:  # noqa: BLE001 - whatever the program raises is a verdict
+            result.update(error_fields(exc, self.student_files))
+            result["exc"] = exc
+        if out.exceeded or err.exceeded:
+            result["output_limit"] = True
+        result["stdout"] = out.getvalue()
+        return result
+
+    def load(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Run the program once as a module; a top-level error is also a ``load`` event."""
+        if self.load_answer is None:
+            namespace = {"__name__": "solution", "__builtins__": builtins,
+                         "__file__": self.filename}
+            random.seed(self.seed)
+            result = self.guarded(lambda: exec(self.compiled, namespace))
+            answer = _flags(result)
+            if "error" in result:
+                answer.update({k: result[k] for k in ("error_type", "error", "line")})
+            if answer:
+                self.channel.send({"ev": "load", **answer})
+            else:
+                self.namespace = namespace
+            self.load_answer = answer or {"ok": True}
+        return self.load_answer
+
+    def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = request["f"]
+        module = request.get("mod")
+        scope = self.namespace if module is None else self.modules.get(module)
+        if scope is None:
+            self.load({})
+            scope = self.namespace if module is None else None
+        if scope is None:
+            return {"x": {"type": "NameError", "base": "NameError",
+                          "text": "the program could not be loaded", **(self.load_answer or {})}}
+        args = tagged_json.from_tagged(request.get("a", []))
+        kwargs = tagged_json.from_tagged(request["k"]) if request.get("k") else {}
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise ValueError("arguments must be a list and a dict")
+        before = encode(args) if any(isinstance(a, _MUTABLE) for a in args) else None
+
+        def invoke() -> Any:
+            function = scope.get(name) if isinstance(name, str) else None
             if function is None:
-                raise NameError(f"name {entry!r} is not defined")
-            return function(*tagged_json.from_tagged(test["args"]))
+                raise NameError(f"name {name!r} is not defined")
+            value = function(*args, **kwargs)
+            if self.guard_results and submission_types.contains_submission_object(
+                    value, self.student_files):
+                raise ForbiddenResult(type(value).__name__)
+            if isinstance(value, collections.abc.Iterator) and not isinstance(value, (str, bytes)):
+                items = []
+                for item in value:  # drained here, in the program's process and CPU time
+                    items.append(item)
+                    if len(items) > MAX_ITEMS:
+                        return _TooLong
+                return _Drained(items)
+            return value
 
-        result = self.guarded(call, exit_ok=False)
-        del result["stdout"]  # only IO tests are judged by what was printed
-        if "value" in result:
-            value = result.pop("value")
-            result["value"] = replay.encode(value)
-            result["repr"] = safe_repr(value)
-        return result
+        result = self.guarded(invoke, exit_ok=False)
+        answer = _flags(result)
+        if "exc" in result:
+            answer["x"] = _exception_record(result["exc"], result)
+        elif "error_type" in result:  # a MemoryError: flagged, with where it happened
+            answer.update({k: result[k] for k in ("error_type", "error", "line")})
+        elif "value" in result:
+            value = result["value"]
+            if value is _TooLong:
+                answer["r"] = {"$r": {"type": "TooLong", "repr": "<iterator too long>"}}
+            elif isinstance(value, _Drained):
+                answer["r"], answer["it"] = encode(value.items), 1
+                answer["repr"] = safe_repr(value.items)
+            else:
+                answer["r"], answer["repr"] = encode(value), safe_repr(value)
+        if before is not None:
+            after = encode(args)
+            if after != before:
+                answer["m"] = after
+        return answer
 
-    def guard(self, value: Any) -> None:
-        """Refuse a result of a type the submission defined (the always-equal object)."""
-        if submission_types.contains_submission_object(value, self.student_files):
-            self.forbidden = True
-            raise ForbiddenResult(type(value).__name__)
+    def names(self, request: dict[str, Any]) -> dict[str, Any]:
+        loaded = self.load({})
+        if self.namespace is None:
+            return loaded
+        return {"names": _listing(self.namespace)}
 
-    def call_log(self) -> replay.CallLog:
-        return replay.CallLog(lambda exc: error_fields(exc, self.student_files), self.guard)
+    def run_main(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The program as ``__main__``: an IO test's stdin, or a script's ``run_script``."""
+        if "inputs" in request:
+            inputs = request["inputs"]
+            if not isinstance(inputs, list):
+                raise ValueError("inputs must be a list")
+            stdin = "".join(f"{item}\n" for item in inputs)
+        else:
+            stdin = request.get("stdin") or ""
+        if not isinstance(stdin, str):
+            raise ValueError("stdin must be a string")
+        filename = request.get("file") or self.filename
+        if filename not in self.student_files:
+            return {"x": {"type": "FileNotFoundError", "base": "FileNotFoundError",
+                          "text": f"[Errno 2] No such file or directory: {filename!r:.100}"}}
+        namespace = {"__name__": "__main__", "__builtins__": builtins, "__file__": filename}
+        compiled = self.compiled_as(filename)
+        result = self.guarded(lambda: exec(compiled, namespace), stdin=stdin)
+        answer = _flags(result)
+        answer["stdout"] = result["stdout"]
+        if "exc" in result:
+            answer.update({k: result[k] for k in ("error_type", "error", "line")})
+            answer["tb"] = student_traceback(result["exc"], self.student_files)[:20000]
+        return answer
 
-    def run_check(self, namespace: dict[str, Any], test: dict[str, Any]) -> dict[str, Any]:
-        """Run the test code against the program and log what crossed; the parent judges.
+    def import_program(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = request["name"]
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise ValueError("a module name must be an identifier")
+        if f"{name}.py" not in self.student_files:
+            return {"x": {"type": "ModuleNotFoundError", "base": "ModuleNotFoundError",
+                          "text": f"No module named {name!r}"}}
+        if name not in self.modules:
+            module = types.ModuleType(name)
+            module.__file__ = f"{name}.py"
+            namespace = vars(module)
+            random.seed(self.seed)
+            compiled = self.compiled_as(f"{name}.py")
+            result = self.guarded(lambda: exec(compiled, namespace))
+            if "exc" in result or _flags(result):
+                return {**_flags(result), "x": _exception_record(result.get("exc"), result)}
+            self.modules[name] = namespace
+        return {"names": _listing(self.modules[name])}
 
-        The log (calls into the program and their results) is all the parent uses: it runs the
-        same test code again against it (:mod:`.replay`), so nothing here can declare a pass.
-        """
-        entry = self.job.get("entry_point")
-        log = self.call_log()
-        scope = log.scope(namespace)
-        seed = self.job.get("seed", 0)
-        scope.update(__name__="__test__",
-                     __builtins__=replay.judge_builtins({"random": replay.private_random(seed)}))
-        compiled = compile(test["code"], "<test>", "exec", dont_inherit=True)
+    def compiled_as(self, filename: str) -> Any:
+        """The program compiled under the file name a script knows it by (for tracebacks)."""
+        if filename == self.filename:
+            return self.compiled
+        linecache.cache[filename] = linecache.cache[self.filename]
+        return compile(self.code, filename, "exec", dont_inherit=True)
 
-        def check() -> None:
-            exec(compiled, scope)
-            if entry is not None and callable(scope.get("check")):
-                function = namespace.get(entry)
-                if function is None:
-                    raise NameError(f"name {entry!r} is not defined")
-                scope["check"](log.wrap(entry, function))
+    def read(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = request["file"]
+        if not isinstance(name, str) or "/" in name or name in ("", ".", ".."):
+            return {"x": {"type": "FileNotFoundError", "base": "FileNotFoundError",
+                          "text": f"[Errno 2] No such file or directory: {name!r:.100}"}}
+        try:
+            with open(name, encoding="utf-8", errors="replace") as handle:
+                return {"text": handle.read(MAX_VALUE_JSON)}
+        except OSError as exc:
+            return {"x": {"type": type(exc).__name__, "base": "OSError", "text": str(exc)[:300]}}
 
-        result = self.guarded(check, exit_ok=False)
-        return {"log": log.message(), **_flags(result)}
+    def compiles(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"r": request.get("file") in self.student_files}
 
-    def run_io(self, compiled: Any, test: dict[str, Any]) -> dict[str, Any]:
-        namespace = {"__name__": "__main__", "__builtins__": builtins, "__file__": self.filename}
-        result = self.guarded(lambda: exec(compiled, namespace), stdin=test.get("stdin", ""))
-        result.pop("value", None)
-        return result
 
-    def run_script(self, test: dict[str, Any]) -> dict[str, Any]:
-        """A FalconCode scored script, run against the program and logged; the parent judges.
+class _Drained:
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
 
-        The program is written to the working directory; the script's ``autograder.run_script``
-        runs it in this process, and the script may also import it as a module.
-        """
-        from student_gym.grader.cs110.autograder import Autograder, execute_program, file_compiles
 
-        filename = test.get("filename") or "main.py"
-        with open(filename, "w", encoding="utf-8") as handle:
-            handle.write(self.job["code"])
-        self.student_files = frozenset({self.filename, filename})
-        if "" not in sys.path:  # scripts may `import` the program from the working dir
-            sys.path.insert(0, "")
-        log = self.call_log()
-        grader = Autograder(log.wrap("run_script", execute_program),
-                            log.wrap("code_compiles", file_compiles))
-        program_module = filename[:-3] if filename.endswith(".py") else None
-
-        def import_program(name: str) -> Any:
-            if name != program_module:
-                return None
-            module = sys.modules.get(name)
-            if module is None:  # by relative path: the sandbox cannot stat the cwd's parents
-                spec = importlib.util.spec_from_file_location(name, filename)
-                module = importlib.util.module_from_spec(spec)
-                sys.modules[name] = module
-                try:
-                    spec.loader.exec_module(module)
-                except BaseException as exc:
-                    del sys.modules[name]
-                    log.import_failed(name, exc)
-                    raise
-            return log.module_proxy(module)
-
-        modules = {"random": replay.private_random(test.get("seed", 0), share_seed=True),
-                   **grader.modules()}
-        scope = {"__name__": "__autograder__", "__file__": "test_script.py",
-                 "__builtins__": replay.judge_builtins(modules, import_program, open=log.open)}
-        compiled = compile(test["script"], "test_script.py", "exec", dont_inherit=True)
-        random.seed(test.get("seed", 0))
-
-        def score() -> None:
-            exec(compiled, scope)
-            scope["test_passed"]()
-
-        result = self.guarded(score)
-        return {"log": log.message(), **_flags(result)}
+_TooLong = object()
+_HANDLERS: dict[str, Callable[[Runner, dict[str, Any]], dict[str, Any]]] = {
+    "load": Runner.load, "call": Runner.call, "names": Runner.names, "run": Runner.run_main,
+    "import": Runner.import_program, "read": Runner.read, "compiles": Runner.compiles,
+    "seed": lambda runner, request: {"ok": True},  # answer() reseeded ``random`` already
+}
 
 
 def _flags(result: dict[str, Any]) -> dict[str, Any]:
-    """What the child reports itself: only verdicts that can hurt the program, never a pass."""
+    """Verdicts the child reports itself: only ones that can hurt the program, never a pass."""
     return {k: True for k in ("forbidden", "memory", "output_limit") if result.get(k)}
 
 
-def _without(d: dict[str, Any], key: str) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if k != key}
-
-
-def safe_repr(value: Any) -> str:
+def _exception_record(exc: BaseException | None, fields: dict[str, Any]) -> dict[str, Any]:
+    """The program's exception as the judge rebuilds it: names and text, never an object."""
+    if exc is None:
+        return {"type": "RuntimeError", "base": "RuntimeError", "text": "",
+                **{k: fields.get(k) for k in ("error_type", "error", "line")}}
+    base = next((k for k in type(exc).__mro__ if _PRISTINE_BUILTINS.get(k.__name__) is k),
+                BaseException)
     try:
-        text = repr(value)
-    except BaseException:  # noqa: BLE001 - hostile __repr__
-        text = f"<{type(value).__name__} object>"
-    text = _ADDRESS.sub("", text)
-    return text if len(text) <= _MAX_REPR else text[: _MAX_REPR - 3] + "..."
+        text = str(exc)[:1000]
+    except BaseException:  # noqa: BLE001 - a hostile __str__
+        text = ""
+    return {"type": type(exc).__name__[:100], "base": base.__name__, "text": text,
+            **{k: fields.get(k) for k in ("error_type", "error", "line")}}
+
+
+def _listing(namespace: dict[str, Any]) -> dict[str, Any]:
+    """The program's names as test code may see them; modules become opaque."""
+    listing: dict[str, Any] = {}
+    for name, value in list(namespace.items())[:2000]:
+        if not isinstance(name, str) or (name.startswith("__") and name.endswith("__")):
+            continue
+        if isinstance(value, types.ModuleType):
+            listing[name] = {"module": 1}
+        elif callable(value):
+            listing[name] = {"callable": 1}
+        elif isinstance(value, _CONTAINERS) and len(value) > 1000:
+            listing[name] = {"value": {"$r": {"type": type(value).__name__,
+                                              "repr": "<large value>"}}}
+        else:
+            listing[name] = {"value": encode(value)}
+    return listing

@@ -15,9 +15,10 @@ Two hooks, called by the fork server (:mod:`.server`) and the child entry point 
   installs the seccomp filter last. It returns the names of the active layers.
 
 Every layer is probed (in a throwaway child, so probing changes nothing), falls back
-gracefully and is reported: :func:`isolation_report` says what is active here and why the
-rest is not; :func:`isolation_available` says whether untrusted code may run at all (seccomp,
-write confinement, and a uid drop when running as root are the minimum).
+gracefully and is reported: :func:`probe_report` says what is active here and why the
+rest is not; :func:`layers_sufficient` is the one policy on whether untrusted code may run at
+all (seccomp, confinement, and a uid drop when running as root are the minimum) and
+:func:`refuse` applies it.
 
 ``STUDENT_GYM_ISOLATION_DISABLE=landlock,user_namespace`` (comma-separated layer names) turns
 layers off, for tests of the fallbacks and for debugging.
@@ -28,10 +29,12 @@ from __future__ import annotations
 import ctypes
 import functools
 import gc
+import importlib.util
 import json
 import os
 import platform
 import shutil
+import sysconfig
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,7 +59,10 @@ class ServerState:
 
     namespaces: tuple[str, ...] = ()
     landlock_abi: int = 0
-    confinement: landlock.WriteConfinement | None = None
+    confinement: landlock.Confinement | None = None
+    read_roots: tuple[str, ...] = ()  # what every child and judge may read (Landlock)
+    uid_pool: bool = False  # root: children get distinct uids from a mapped pool
+    tmpfs: bool = False  # the server may mount a tmpfs per child directory
     readonly_mounts: bool = False  # the fallback when there is no Landlock
     uid_drop: bool = False
     drop_capabilities: bool = False  # non-root in its own user namespace: caps to shed
@@ -112,6 +118,9 @@ def _enter_namespaces(state: ServerState, off: set[str], root: bool, drop: bool)
     if _try(state, off, "user_namespace", lambda: namespaces.enter_user_namespace(root)):
         names.append("user_namespace")
         state.drop_capabilities = not root
+        state.uid_pool = root
+        if root:  # a mount namespace owned by the user namespace: the server may mount tmpfs
+            _try(state, off, "tmpfs_workdirs", namespaces.enter_mount_namespace)
     for name, flag in order:
         action = (
             namespaces.enter_mount_namespace
@@ -121,6 +130,14 @@ def _enter_namespaces(state: ServerState, off: set[str], root: bool, drop: bool)
         if _try(state, off, name, action):
             names.append(name)
     state.namespaces = tuple(names)
+    if "tmpfs_workdirs" in off:
+        state.missing["tmpfs_workdirs"] = f"disabled by {DISABLE_ENV}"
+    elif "user_namespace" in names or root:
+        state.tmpfs = namespaces.tmpfs_mountable()
+        if not state.tmpfs:
+            state.missing["tmpfs_workdirs"] = "the server cannot mount a tmpfs here"
+    else:
+        state.missing["tmpfs_workdirs"] = "no user namespace to mount a tmpfs in"
 
 
 def _wipe_initial_environment() -> None:
@@ -155,7 +172,8 @@ def prepare_server() -> None:
         state.missing["landlock"] = reason or f"disabled by {DISABLE_ENV}"
         state.landlock_abi = 0
     if state.landlock_abi:
-        state.confinement = landlock.WriteConfinement(state.landlock_abi)
+        state.confinement = landlock.Confinement(state.landlock_abi)
+        state.read_roots = tuple(read_roots())
     elif "readonly_mounts" not in off:
         state.readonly_mounts = _probe_readonly_mounts(state)
     if root and "uid_drop" not in off:
@@ -196,30 +214,100 @@ def _probe_readonly_mounts(state: ServerState) -> bool:
     return status == 0
 
 
-def prepare_child(workdir: str) -> int | None:
-    """Per-child work done in the fork server before the fork: the Landlock ruleset for
-    ``workdir`` (an fd the child inherits; the server closes its copy after the fork).
+def read_roots() -> list[str]:
+    """What a sandboxed process may read: the standard library (without ``site-packages``,
+    where the project and other installed packages live), shared libraries, time zones and a
+    few devices. Each entry of the standard library gets its own rule, so ``site-packages``
+    beneath it stays unreadable."""
+    roots: set[str] = set()
+    for key in ("stdlib", "platstdlib"):
+        base = os.path.realpath(sysconfig.get_paths()[key])
+        if not os.path.isdir(base):
+            continue
+        for entry in os.listdir(base):
+            if entry not in ("site-packages", "dist-packages"):
+                roots.add(os.path.join(base, entry))
+    multiarch = sysconfig.get_config_var("MULTIARCH") or f"{platform.machine()}-linux-gnu"
+    for path in (f"/usr/lib/{multiarch}", f"/lib/{multiarch}", "/lib64", "/usr/lib64",
+                 "/etc/ld.so.cache", "/usr/share/zoneinfo", "/etc/localtime", "/dev/urandom",
+                 "/dev/random", "/dev/zero", sysconfig.get_config_var("LIBDIR") and os.path.join(
+                     sysconfig.get_config_var("LIBDIR"),
+                     sysconfig.get_config_var("LDLIBRARY") or "")):
+        if path and os.path.exists(path):
+            roots.add(os.path.realpath(path))
+    return sorted(roots)
 
-    None when there is nothing to prepare, or preparing failed (the child then builds the
-    ruleset itself and reports a failure as its own).
+
+def package_roots(names: tuple[str, ...]) -> list[str]:
+    """The directories of installed packages an assignment declares readable (e.g. numpy)."""
+    roots = []
+    for name in names:
+        spec = importlib.util.find_spec(name) if name.isidentifier() else None
+        if spec is None:
+            continue
+        for place in spec.submodule_search_locations or [spec.origin or ""]:
+            if place and os.path.exists(place):
+                roots.append(os.path.realpath(place))
+                libs = os.path.join(os.path.dirname(os.path.realpath(place)), f"{name}.libs")
+                if os.path.isdir(libs):
+                    roots.append(libs)
+    return roots
+
+
+def build_ruleset(write: list[str], packages: tuple[str, ...] = ()) -> int | None:
+    """A Landlock ruleset (an fd, kept by the fork server and reused for every child of one
+    directory): read the read roots and ``packages``, write beneath ``write``.
+
+    None where there is no Landlock here (a child then confines writes with read-only mounts).
+
+    Raises:
+        OSError: a Landlock call failed.
     """
     state = _state
     if state is None or state.confinement is None:
         return None
-    try:
-        return state.confinement.ruleset(workdir)
-    except OSError:
+    return state.confinement.ruleset([*state.read_roots, *package_roots(packages)], write)
+
+
+def build_write_ruleset(write: list[str]) -> int | None:
+    """A second, small Landlock ruleset that handles writes only and allows them beneath
+    ``write``: stacked on :func:`build_ruleset`'s, it narrows a child's writes to its own
+    directory. None where there is no Landlock.
+
+    Raises:
+        OSError: a Landlock call failed.
+    """
+    state = _state
+    if state is None or state.confinement is None:
         return None
+    return state.confinement.write_ruleset(write)
 
 
-def enter_child_sandbox(limits: Limits, workdir: str,
-                        ruleset_fd: int | None = None) -> tuple[str, ...]:
+def child_uid(slot: int, role: str) -> int | None:
+    """The uid a child (``role`` "child" or "judge") in ``slot`` runs as; None: no drop."""
+    state = _state
+    if state is None or not state.uid_drop:
+        return None
+    if not state.uid_pool:
+        return SANDBOX_UID
+    return namespaces.pool_uid(2 * slot + (role == "judge"))
+
+
+def tmpfs_workdirs() -> bool:
+    """Whether the fork server may mount a tmpfs for every child's directory."""
+    return _state is not None and _state.tmpfs
+
+
+def enter_child_sandbox(limits: Limits, workdir: str, ruleset_fds: tuple[int, ...] = (),
+                        uid: int | None = None) -> tuple[str, ...]:
     """Apply the isolation layers to this freshly forked child; return the active ones.
 
     Called after the process group, rlimits, scrubbed environment and ``chdir(workdir)``,
     before any submission code. ``limits`` is accepted for the interface; resource limits
-    are the caller's. ``ruleset_fd``: from :func:`prepare_child` in the server (closed
-    here), else the child builds its Landlock ruleset itself. Seccomp goes last: after it
+    are the caller's. ``ruleset_fds``: from :func:`build_ruleset` (and
+    :func:`build_write_ruleset`) in the server, closed here; without them the child builds
+    its Landlock ruleset itself. ``uid``: the uid to drop to
+    (from :func:`child_uid`; default the sandbox uid). Seccomp goes last: after it
     the process cannot change identity.
 
     Raises:
@@ -232,21 +320,25 @@ def enter_child_sandbox(limits: Limits, workdir: str,
     assert state is not None
     layers = list(state.namespaces)
     try:
-        if state.uid_drop:
-            os.chown(workdir, SANDBOX_UID, SANDBOX_GID)
+        uid = SANDBOX_UID if uid is None else uid
+        if state.uid_drop and os.stat(workdir).st_uid != uid:
+            os.chown(workdir, uid, uid)
         if state.confinement is not None:
-            if ruleset_fd is not None:
-                layers += state.confinement.restrict(ruleset_fd)
-            else:
-                layers += state.confinement.apply(workdir)
+            if not ruleset_fds:
+                ruleset_fds = (state.confinement.ruleset(list(state.read_roots), [workdir]),)
+            for fd in ruleset_fds:
+                layers += state.confinement.restrict(fd)
+            layers.append("landlock_reads")
         elif state.readonly_mounts:
             namespaces.confine_with_mounts(workdir)
             layers.append("readonly_mounts")
         if state.uid_drop:
             os.setgroups([])
-            os.setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID)
-            os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)  # clears every capability
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)  # clears every capability
             layers.append("uid_drop")
+            if state.uid_pool:
+                layers.append("uid_per_child")
         elif state.drop_capabilities:
             namespaces.drop_capabilities()
             layers.append("no_capabilities")
@@ -306,37 +398,30 @@ def _probe() -> dict[str, Any]:
     return result
 
 
-def isolation_report() -> dict[str, Any]:
-    """The layers a grader child gets on this machine, and why each missing one is missing."""
+def probe_report() -> dict[str, Any]:
+    """What a child gets on this machine, probed in throwaway forks (changes nothing here):
+    its layers, why each missing one is missing, and the facts behind them. The public
+    report, measured on the real fork server, is ``student_gym.grader.isolation_report``."""
     probe = _probe()
-    layers = list(probe.get("layers", []))
     return {
         "platform": f"{platform.system()} {platform.release()} {platform.machine()}",
         "running_as_root": hasattr(os, "geteuid") and os.geteuid() == 0,
-        "sandbox_uid": SANDBOX_UID if "uid_drop" in layers else None,
         "landlock_abi": landlock.abi_version()[0],
-        "layers": layers,
+        "layers": list(probe.get("layers", [])),
         "missing": dict(probe.get("missing", {})),
         "error": probe.get("error"),
-        "available": layers_sufficient(layers),
     }
 
 
 def layers_sufficient(layers: list[str] | tuple[str, ...]) -> bool:
-    """Whether a child with these active layers may run untrusted code (see below)."""
+    """THE policy: whether a child with these active layers may run untrusted code.
+
+    Seccomp, confined writes (Landlock or read-only mounts) and, when running as root, the uid
+    drop are the minimum; everything else is defence in depth.
+    """
     root = hasattr(os, "geteuid") and os.geteuid() == 0
     confined = "landlock" in layers or "readonly_mounts" in layers
     return "seccomp" in layers and confined and (not root or "uid_drop" in layers)
-
-
-def isolation_available() -> bool:
-    """Whether untrusted code may be graded here without an explicit unsafe flag.
-
-    True when a child gets seccomp, write confinement (Landlock or read-only mounts) and, when
-    running as root, the uid drop. ``grade(..., unsafe=True)`` or ``STUDENT_GYM_UNSAFE=1``
-    is the caller's way to grade anyway.
-    """
-    return layers_sufficient(isolation_report()["layers"])
 
 
 def unsafe_requested(unsafe: bool = False) -> bool:
@@ -344,19 +429,16 @@ def unsafe_requested(unsafe: bool = False) -> bool:
     return unsafe or os.environ.get(UNSAFE_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
-def require_isolation(unsafe: bool = False) -> None:
-    """Raise unless isolation is available or the caller explicitly asked for unsafe grading.
+def refuse(layers: list[str] | tuple[str, ...], unsafe: bool = False,
+           why: str = "") -> None:
+    """Raise unless ``layers`` suffice or the caller explicitly asked for unsafe grading.
 
     Raises:
-        RuntimeError: naming the missing layers and how to opt out.
+        RuntimeError: naming the active layers, why the rest are missing, and the opt-out.
     """
-    if unsafe_requested(unsafe) or isolation_available():
+    if unsafe_requested(unsafe) or layers_sufficient(layers):
         return
-    report = isolation_report()
-    missing = "; ".join(f"{k}: {v}" for k, v in report["missing"].items()) or report.get("error")
     raise RuntimeError(
-        f"refusing to grade untrusted code: the sandbox is incomplete on {report['platform']} "
-        f"(active: {', '.join(report['layers']) or 'none'}; missing: {missing}). Pass "
-        f"unsafe=True or set {UNSAFE_ENV}=1 to grade anyway, only for code you trust."
-    )
-
+        f"refusing to grade untrusted code: the sandbox is incomplete here (active: "
+        f"{', '.join(layers) or 'none'}{'; ' + why if why else ''}). Pass unsafe=True or set "
+        f"{UNSAFE_ENV}=1 to grade anyway, only for code you trust.")

@@ -12,8 +12,13 @@ import functools
 import os
 import platform
 import sys
+import tempfile
 
 SANDBOX_UID = SANDBOX_GID = 65534  # "nobody": owns nothing that matters, in every distro
+# As root, each concurrent child and judge gets a uid of its own from this range, mapped into
+# the server's user namespace (ids far above any real account's).
+POOL_BASE, POOL_SIZE = 2_000_000_000, 1024
+_MNT_DETACH = 2
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWNET = 0x20000, 0x8000000, 0x10000000, 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
@@ -77,7 +82,8 @@ def mount_private_proc() -> None:
 
 
 def enter_user_namespace(root: bool) -> None:
-    """Enter a new user namespace mapping ourselves (and, as root, the sandbox uid) 1:1.
+    """Enter a new user namespace mapping ourselves (and, as root, the sandbox uid and the
+    pool of per-child uids) 1:1.
 
     Only a process outside the namespace may write a map with more than one line, so as root
     a helper forked beforehand writes ``0 0 1`` plus ``65534 65534 1`` for us.
@@ -100,7 +106,8 @@ def enter_user_namespace(root: bool) -> None:
         try:
             os.close(go_write)
             if os.read(go_read, 1) == b"1":
-                maps = f"0 0 1\n{SANDBOX_UID} {SANDBOX_UID} 1\n"
+                maps = (f"0 0 1\n{SANDBOX_UID} {SANDBOX_UID} 1\n"
+                        f"{POOL_BASE} {POOL_BASE} {POOL_SIZE}\n")
                 for name in ("uid_map", "gid_map"):
                     with open(f"/proc/{os.getppid()}/{name}", "w") as f:
                         f.write(maps)
@@ -199,3 +206,34 @@ def drop_capabilities() -> None:
     header = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
     data = (ctypes.c_uint32 * 6)()
     _check(_libc().syscall(_SYS_CAPSET[platform.machine()], header, data), "capset")
+
+
+def pool_uid(index: int) -> int:
+    """The ``index``-th uid of the per-child pool."""
+    if not 0 <= index < POOL_SIZE:
+        raise ValueError(f"uid pool index {index} out of range")
+    return POOL_BASE + index
+
+
+def mount_tmpfs(path: str, size: int, inodes: int, uid: int) -> None:
+    """A private tmpfs on ``path``: ``size`` bytes, ``inodes`` files, owned by ``uid``, 0700."""
+    mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC,
+          f"size={size},nr_inodes={inodes},mode=0700,uid={uid},gid={uid}")
+
+
+def unmount_lazily(path: str) -> None:
+    """Detach the mount on ``path`` now; the kernel frees it once nothing uses it."""
+    _check(_libc().umount2(path.encode(), _MNT_DETACH), f"umount {path}")
+
+
+def tmpfs_mountable() -> bool:
+    """Whether this process may mount (and unmount) a tmpfs, tried on a scratch directory."""
+    scratch = tempfile.mkdtemp(prefix="student-gym-tmpfs-probe-")
+    try:
+        mount_tmpfs(scratch, 1 << 16, 16, os.getuid())
+        unmount_lazily(scratch)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.rmdir(scratch)

@@ -1,11 +1,15 @@
-"""Landlock: confine a grader child's writes to its temporary directory (Linux >= 5.13).
+"""Landlock: confine what a grader child may read and write (Linux >= 5.13).
 
 Landlock is an unprivileged, stackable LSM: a process builds a ruleset, restricts itself,
 and from then on it and its threads can only do the handled actions where a rule allows
-them. Here the handled actions are every way of changing the file system (write, truncate,
-create, remove, rename/link across directories, make devices/fifos/sockets/symlinks) and
-executing files; the only rules grant them beneath the child's own temporary directory, plus
-writing to ``/dev/null``. Reading stays governed by ordinary permissions (the uid drop).
+them. Here the handled actions are reading files and listing directories, every way of
+changing the file system (write, truncate, create, remove, rename/link across directories,
+make devices/fifos/sockets/symlinks) and executing files. The rules grant reading beneath a
+few read-only roots (the standard library without its ``site-packages``, shared libraries,
+time zones, a few devices, and packages an assignment declares) and everything but executing
+beneath the child's own temporary directory, plus writing to ``/dev/null``. So a child can
+read neither the project's package data nor courses, assignments, the caller's files, other
+users' files or a sibling's directory.
 
 Newer ABIs add more, used when the kernel has them: v4 denies TCP bind/connect, v6 scopes
 signals and abstract unix sockets to the child's own domain (no signalling the grader or a
@@ -21,6 +25,7 @@ import ctypes
 import functools
 import os
 import platform
+import stat
 import struct
 
 # Syscall numbers: identical on every architecture (added in Linux 5.13).
@@ -31,6 +36,8 @@ _RULE_PATH_BENEATH = 1
 # Filesystem access rights (linux/landlock.h); the ABI version that introduced them.
 EXECUTE = 1 << 0
 WRITE_FILE = 1 << 1
+READ_FILE = 1 << 2
+READ_DIR = 1 << 3
 REMOVE_DIR = 1 << 4
 REMOVE_FILE = 1 << 5
 MAKE_CHAR = 1 << 6
@@ -49,7 +56,8 @@ _WRITES_V1 = (
     WRITE_FILE | REMOVE_DIR | REMOVE_FILE | MAKE_CHAR | MAKE_DIR | MAKE_REG | MAKE_SOCK
     | MAKE_FIFO | MAKE_BLOCK | MAKE_SYM
 )  # fmt: skip
-_FILE_ONLY_RIGHTS = EXECUTE | WRITE_FILE | TRUNCATE  # rights a rule on a plain file may carry
+_FILE_ONLY_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE  # rights a file rule may carry
+_READS = READ_FILE | READ_DIR
 _PR_SET_NO_NEW_PRIVS = 38
 
 
@@ -81,7 +89,7 @@ def abi_version() -> tuple[int, str]:
 @functools.cache
 def handled_rights(abi: int) -> tuple[int, int, int]:
     """(filesystem, network, scope) bits handled at this ABI version."""
-    fs = _WRITES_V1 | EXECUTE
+    fs = _WRITES_V1 | EXECUTE | _READS
     if abi >= 2:
         fs |= REFER
     if abi >= 3:
@@ -91,41 +99,40 @@ def handled_rights(abi: int) -> tuple[int, int, int]:
     return fs, net, scope
 
 
-class WriteConfinement:
-    """Everything a child needs to confine its writes, built once in the fork server.
+class Confinement:
+    """Everything a child needs to confine its reads and writes, built once in the server.
 
-    The ctypes buffers are prepared before any fork, so a child only patches a file
-    descriptor into one and makes five syscalls: a fresh child pays a copy-on-write page
-    fault for every Python object it touches, and that, not the kernel, is what costs.
+    The ctypes buffers are prepared before any fork; rulesets are built in the fork server
+    (once per child directory, then reused: a ruleset may restrict any number of processes),
+    so a child only restricts itself with one (two syscalls): a fresh child pays a
+    copy-on-write page fault for every Python object it touches, and that is what costs.
     """
 
     def __init__(self, abi: int) -> None:
         fs, net, scope = handled_rights(abi)
+        self.fs = fs
         # struct landlock_ruleset_attr grew with the ABI: fs (v1), net (v4), scoped (v6).
         self.attr_size = 24 if abi >= 6 else 16 if abi >= 4 else 8
         self.attr = ctypes.create_string_buffer(struct.pack("<QQQ", fs, net, scope), 24)
-        # struct landlock_path_beneath_attr { __u64 allowed_access; __s32 parent_fd; } packed
-        self.dir_rule = ctypes.create_string_buffer(struct.pack("<Qi", fs & ~EXECUTE, -1), 12)
-        self.file_rule = ctypes.create_string_buffer(
-            struct.pack("<Qi", fs & _FILE_ONLY_RIGHTS & ~EXECUTE, -1), 12
-        )
+        self.rule = ctypes.create_string_buffer(12)
         self.libc = _libc()
         self.syscall, self.prctl = self.libc.syscall, self.libc.prctl  # resolved before forks
 
-    def _add_rule(self, ruleset_fd: int, path: str, rule: ctypes.Array) -> None:
+    def _add_rule(self, ruleset_fd: int, path: str, access: int) -> None:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
         try:
-            struct.pack_into("<i", rule, 8, fd)
-            if self.syscall(_ADD_RULE, ruleset_fd, _RULE_PATH_BENEATH, rule, 0) != 0:
+            if not stat.S_ISDIR(os.fstat(fd).st_mode):
+                access &= _FILE_ONLY_RIGHTS
+            # struct landlock_path_beneath_attr { __u64 allowed_access; __s32 parent_fd; }
+            struct.pack_into("<Qi", self.rule, 0, access & self.fs, fd)
+            if self.syscall(_ADD_RULE, ruleset_fd, _RULE_PATH_BENEATH, self.rule, 0) != 0:
                 raise _fail(f"add_rule({path})")
         finally:
             os.close(fd)
 
-    def ruleset(self, workdir: str) -> int:
-        """Build the ruleset for one child (an fd; the caller closes it).
-
-        The fork server builds it before the fork, so the child only restricts itself with
-        it (:meth:`restrict`): no ctypes buffers, ``struct`` or path lookups in the child.
+    def ruleset(self, read: list[str], write: list[str]) -> int:
+        """A ruleset fd (the caller closes it): read beneath ``read``, everything but
+        executing beneath ``write``, and ``/dev/null`` writable.
 
         Raises:
             OSError: a Landlock call failed.
@@ -134,8 +141,33 @@ class WriteConfinement:
         if ruleset_fd < 0:
             raise _fail("create_ruleset")
         try:
-            self._add_rule(ruleset_fd, workdir, self.dir_rule)
-            self._add_rule(ruleset_fd, os.devnull, self.file_rule)
+            for path in read:
+                if os.path.exists(path):
+                    self._add_rule(ruleset_fd, path, _READS)
+            for path in write:
+                self._add_rule(ruleset_fd, path, self.fs & ~EXECUTE)
+            self._add_rule(ruleset_fd, os.devnull, READ_FILE | WRITE_FILE | TRUNCATE)
+        except BaseException:
+            os.close(ruleset_fd)
+            raise
+        return int(ruleset_fd)
+
+    def write_ruleset(self, write: list[str]) -> int:
+        """A ruleset handling only file-system changes, allowed beneath ``write`` (and on
+        ``/dev/null``); reads and executing are left to the ruleset it is stacked on.
+
+        Raises:
+            OSError: a Landlock call failed.
+        """
+        writes = self.fs & ~(_READS | EXECUTE)
+        attr = ctypes.create_string_buffer(struct.pack("<QQQ", writes, 0, 0), 24)
+        ruleset_fd = self.syscall(_CREATE_RULESET, attr, 8, 0)
+        if ruleset_fd < 0:
+            raise _fail("create_ruleset")
+        try:
+            for path in write:
+                self._add_rule(ruleset_fd, path, writes)
+            self._add_rule(ruleset_fd, os.devnull, WRITE_FILE | TRUNCATE)
         except BaseException:
             os.close(ruleset_fd)
             raise
@@ -158,14 +190,3 @@ class WriteConfinement:
         finally:
             os.close(ruleset_fd)
         return ("no_new_privs", "landlock")
-
-    def apply(self, workdir: str) -> tuple[str, ...]:
-        """Restrict this process: file-system changes only beneath ``workdir``, no exec.
-
-        :meth:`ruleset` and :meth:`restrict` in one process. Returns the layer names now
-        active: ``("no_new_privs", "landlock")``.
-
-        Raises:
-            OSError: a Landlock call failed; the caller treats the layer as missing.
-        """
-        return self.restrict(self.ruleset(workdir))

@@ -17,7 +17,9 @@ STATUSES = (
     "forbidden",  # the program did something the sandbox forbids (exec, fork, sockets,
     #               a submission-defined object returned as a result)
     "too_large",  # the code is over the size limit; nothing ran
+    "test_error",  # every test is broken (its own code failed): the assignment's fault
 )
+TEST_STATUSES = ("passed", "failed", "test_error")  # a TestResult's own status
 
 
 @dataclass(frozen=True)
@@ -40,15 +42,16 @@ class TestResult:
     error: str | None = None  # the error line as CPython prints it
     line: int | None = None
     output: str | None = None  # what a scored script printed (the feedback students saw)
+    status: str | None = None  # passed | failed | test_error (the test's own code failed)
 
 
 @dataclass(frozen=True)
 class GradeReport:
     """The grader's verdict on one program for one assignment."""
 
-    score: float  # 0..1
+    score: float | None  # 0..1 over the tests that work; None when every test is broken
     passed: int  # tests fully passed
-    total: int
+    total: int  # tests that work (a broken test, status test_error, is not counted)
     status: str  # one of STATUSES
     tests: tuple[TestResult, ...] = ()
     error_type: str | None = None  # program-level error (syntax, top-level crash, timeout)

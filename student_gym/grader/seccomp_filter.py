@@ -15,6 +15,10 @@ What it does:
   no namespace flags: threads work, ``fork``/``vfork``/``posix_spawn`` do not;
 * ``kill``/``tgkill``/``rt_sigqueueinfo``/``prlimit64`` may only target the child itself (its
   pid, its process group, or 0): no signalling the grader or neighbouring submissions;
+* the scheduling, priority and memory-placement calls (``sched_setaffinity``,
+  ``sched_setscheduler``, ``sched_setparam``, ``sched_setattr``, ``setpriority``,
+  ``ioprio_set``, ``migrate_pages``, ``move_pages``) may only target the child itself (its pid
+  or 0; ``setpriority``/``ioprio_set`` only for one process): no slowing a sibling down;
 * ``ioctl(TIOCSTI/TIOCLINUX)`` (typing into a terminal) is refused;
 * exec, fork, sockets, ptrace and friends, mounts and namespaces, identity changes, keyrings,
   io_uring (which would bypass this filter), bpf, perf, kernel modules, clocks and reboot fail
@@ -73,6 +77,10 @@ CLONE_NAMESPACES = (
     | 0x40000000  # CLONE_NEWNET
 )
 _TTY_IOCTLS = (0x5412, 0x541C)  # TIOCSTI, TIOCLINUX
+# Calls that act on another process given by pid in their first argument: only on itself.
+SELF_ONLY = ("sched_setparam", "sched_setscheduler", "sched_setaffinity", "sched_setattr",
+             "migrate_pages", "move_pages")
+_PRIO_PROCESS, _IOPRIO_WHO_PROCESS = 0, 1
 
 # Denied outright with EPERM. Names are shared; numbers come from the arch table below.
 DENIED = (
@@ -115,6 +123,9 @@ _X86_64 = {
     "name_to_handle_at": 303, "open_by_handle_at": 304, "clock_adjtime": 305, "setns": 308,
     "process_vm_readv": 310, "process_vm_writev": 311, "kcmp": 312, "finit_module": 313,
     "seccomp": 317, "kexec_file_load": 320, "bpf": 321, "execveat": 322, "userfaultfd": 323,
+    "setpriority": 141, "sched_setparam": 142, "sched_setscheduler": 144,
+    "sched_setaffinity": 203, "ioprio_set": 251, "migrate_pages": 256, "move_pages": 279,
+    "sched_setattr": 314,
 }  # fmt: skip
 
 _AARCH64 = {  # asm-generic numbers; aarch64 has no fork, vfork, iopl, ioperm or uselib
@@ -132,6 +143,9 @@ _AARCH64 = {  # asm-generic numbers; aarch64 has no fork, vfork, iopl, ioperm or
     "name_to_handle_at": 264, "open_by_handle_at": 265, "clock_adjtime": 266, "setns": 268,
     "process_vm_readv": 270, "process_vm_writev": 271, "kcmp": 272, "finit_module": 273,
     "seccomp": 277, "bpf": 280, "execveat": 281, "userfaultfd": 282, "kexec_file_load": 294,
+    "ioprio_set": 30, "sched_setparam": 118, "sched_setscheduler": 119,
+    "sched_setaffinity": 122, "setpriority": 140, "migrate_pages": 238, "move_pages": 239,
+    "sched_setattr": 274,
 }  # fmt: skip
 
 _COMMON_NEW = {  # numbered alike on every architecture since Linux 5.1
@@ -243,6 +257,9 @@ def build_filter(machine: str | None = None) -> SeccompProgram:
     special = {table["clone3"]: "enosys", table["clone"]: "clone", table["ioctl"]: "ioctl"}
     for name in ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "prlimit64"):
         special[table[name]] = "own_pid"
+    special.update((table[name], "self_arg0") for name in SELF_ONLY)
+    special[table["setpriority"]] = "setpriority"
+    special[table["ioprio_set"]] = "ioprio_set"
     special.update((table[name], "eperm") for name in DENIED if name in table)
     _emit_search(a, sorted(special.items()), "root")
     a.label("clone")  # threads only: CLONE_THREAD set, no namespace flags
@@ -255,6 +272,23 @@ def build_filter(machine: str | None = None) -> SeccompProgram:
     a.jump(_JEQ_K, 0, "allow", 0)
     a.jump(_JEQ_K, _PID, "allow", 0)
     a.jump(_JEQ_K, _NEG_PGID, "allow", "eperm")
+
+    a.label("self_arg0")  # first argument: 0 (the caller) or its own pid
+    a.load(_arg_low(0))
+    a.jump(_JEQ_K, 0, "allow", 0)
+    a.jump(_JEQ_K, _PID, "allow", "eperm")
+
+    # setpriority(which, who, prio) / ioprio_set(which, who, ioprio): one process, itself
+    a.label("setpriority")
+    a.load(_arg_low(0))
+    a.jump(_JEQ_K, _PRIO_PROCESS, "who_self", "eperm")
+    a.label("ioprio_set")
+    a.load(_arg_low(0))
+    a.jump(_JEQ_K, _IOPRIO_WHO_PROCESS, "who_self", "eperm")
+    a.label("who_self")
+    a.load(_arg_low(1))
+    a.jump(_JEQ_K, 0, "allow", 0)
+    a.jump(_JEQ_K, _PID, "allow", "eperm")
 
     a.label("ioctl")
     a.load(_arg_low(1))

@@ -1,21 +1,30 @@
-"""The parent's half of grading: what goes to the child, and the verdict on what comes back.
+"""The parent's half of grading: what goes to the processes, and the verdict on what comes back.
 
-:func:`make_job` strips every expected value (call results, expected stdout) so they never
-enter the sandbox. :func:`build_report` reads the child's result channel, compares returned
-values with exact types (:func:`~student_gym.assignments.floats_close`), and decides the status.
+:func:`make_job` splits an assignment's tests: the child gets the program and the calls and
+stdins of call and IO tests (never an expected value), the judge gets check and script test
+code with the assignment's ``provided_code`` (never the program). :func:`build_report` reads
+both result channels with the bounds of :mod:`.wire`, checks every field's type, compares
+returned values with exact types (:func:`~student_gym.assignments.floats_close`) and decides
+the status. A malformed message is a verdict on that submission alone: it never raises.
 
 Status precedence, highest first (the first that applies wins)::
 
     too_large > syntax_error > forbidden > memory_error > timeout > output_limit > crashed
-      > runtime_error > failed > passed
+      > runtime_error > test_error > failed > passed
 
 ``runtime_error`` means the program raised at top level: while being loaded for call/check
-tests (no such test could run), or in every one of its IO/script runs.
+tests (no such test could run), or in every one of its IO/script runs. ``test_error`` means
+every test was broken: the assignment's fault (score ``None``); a broken test among working
+ones is left out of ``total``. A process that was killed after every test had its answer does
+not lose its verdict: ``passed`` is exactly a score of 1.0, and a timeout never scores 1.0.
 """
 
 from __future__ import annotations
 
-import json
+import ast
+import functools
+import math
+import os
 import signal
 from dataclasses import asdict, replace
 from typing import Any
@@ -30,12 +39,12 @@ from student_gym.assignments import (
     floats_close,
     normalize_output,
 )
-from student_gym.grader import judge, replay
+from student_gym.grader import wire
 from student_gym.grader.client import Outcome
 from student_gym.grader.report import GradeReport, TestResult
 
 PRECEDENCE = ("too_large", "syntax_error", "forbidden", "memory_error", "timeout",
-              "output_limit", "crashed", "runtime_error", "failed", "passed")
+              "output_limit", "crashed", "runtime_error", "test_error", "failed", "passed")
 _CPU_SIGNALS = {signal.SIGPROF, signal.SIGXCPU}
 _MAX_SHOWN = 400  # characters of expected/got/stdout kept in a report
 JOB_SEED = 0  # random is seeded with this before the program and before every test
@@ -46,20 +55,55 @@ class SandboxError(RuntimeError):
 
 
 def make_job(code: str, assignment: Assignment) -> dict[str, Any]:
-    """The JSON job for the fork server: the program and the tests, minus expected values."""
-    tests: list[dict[str, Any]] = []
-    for test in assignment.tests:
+    """The job for the fork server: the child's part, the judge's part, the slot's needs."""
+    requests: list[dict[str, Any]] = []
+    judged: list[dict[str, Any]] = []
+    files: list[str] = []
+    for index, test in enumerate(assignment.tests):
         if isinstance(test, CallTest):
-            tests.append({"kind": "call", "args": tagged_json.to_tagged(list(test.args))})
+            requests.append({"op": "call", "f": assignment.entry_point, "seed": JOB_SEED,
+                             "a": tagged_json.to_tagged(list(test.args))})
         elif isinstance(test, IOTest):
-            tests.append({"kind": "io", "stdin": test.stdin})
+            requests.append({"op": "run", "stdin": test.stdin, "seed": JOB_SEED})
         elif isinstance(test, CheckTest):
-            tests.append({"kind": "check", "code": test.code})
+            judged.append({"i": index, "kind": "check", "code": test.code})
         else:
-            tests.append({"kind": "script", "script": test.script, "filename": test.filename,
-                          "seed": test.seed})
-    return {"code": code, "entry_point": assignment.entry_point, "tests": tests, "seed": JOB_SEED,
-            "limits": asdict(assignment.limits)}
+            judged.append({"i": index, "kind": "script", "script": test.script,
+                           "filename": test.filename, "seed": test.seed,
+                           "max_score": test.max_score})
+            files.append(test.filename)
+    limits = asdict(assignment.limits)
+    child = {"code": code, "files": sorted(set(files)), "seed": JOB_SEED, "limits": limits,
+             "token": os.urandom(12).hex(), "requests": requests}
+    judge = None
+    if judged:
+        judge = {"tests": judged, "entry_point": assignment.entry_point, "seed": JOB_SEED,
+                 "provided_code": assignment.provided_code or "",
+                 "program_names": solution_names(assignment.solution),
+                 "output_bytes": assignment.limits.output_bytes,
+                 "cpu_seconds": assignment.limits.cpu_seconds}
+    return {"child": child, "judge": judge,
+            "slot": {"limits": limits, "packages": list(assignment.packages)}}
+
+
+@functools.lru_cache(maxsize=1024)
+def solution_names(solution: str | None) -> list[str]:
+    """Top-level names the reference solution defines: a test's NameError for one of them is
+    the program's fault (it did not define it), for any other name the test's own."""
+    if not solution:
+        return []
+    try:
+        tree = ast.parse(solution)
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return sorted(names)
 
 
 def wall_limit(assignment: Assignment) -> float:
@@ -67,19 +111,10 @@ def wall_limit(assignment: Assignment) -> float:
     return assignment.limits.cpu_seconds * assignment.limits.wall_factor + 1.0
 
 
-def parse_channel(outcome: Outcome) -> list[dict[str, Any]]:
+def child_messages(outcome: Outcome) -> list[dict[str, Any]]:
     """The child's messages, in order; lines without the job's token are ignored."""
-    messages = []
-    for line in outcome.out.split("\n"):
-        if not line.startswith("{"):
-            continue
-        try:
-            message = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(message, dict) and message.get("k") == outcome.token and outcome.token:
-            messages.append(message)
-    return messages
+    return [m for m in wire.split_lines(outcome.out)
+            if not outcome.token or m.get("k") == outcome.token]
 
 
 def too_large_report(code: str, assignment: Assignment) -> GradeReport:
@@ -90,8 +125,8 @@ def too_large_report(code: str, assignment: Assignment) -> GradeReport:
 
 def _no_run_report(assignment: Assignment, status: str, error_type: str | None, error: str | None,
                    line: int | None, layers: tuple[str, ...]) -> GradeReport:
-    tests = tuple(TestResult(name=t.name, kind=t.kind, passed=False, hidden=t.hidden)
-                  for t in assignment.tests)
+    tests = tuple(TestResult(name=t.name, kind=t.kind, passed=False, hidden=t.hidden,
+                             status="failed") for t in assignment.tests)
     return GradeReport(score=0.0, passed=0, total=len(tests), status=status, tests=tests,
                        error_type=error_type, error=error, line=line, layers=layers)
 
@@ -107,141 +142,246 @@ def _call_text(assignment: Assignment, test: CallTest) -> str:
     return f"{assignment.entry_point}({args})"
 
 
-def _judge(assignment: Assignment, test: Any, message: dict[str, Any] | None,
-           load_error: dict[str, Any] | None) -> tuple[TestResult, set[str]]:
-    """One test's result and the status flags it raises."""
+def _answer_fields(test: Any, message: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """Flags and error fields of one answer; any malformed field makes the answer unreadable."""
     flags: set[str] = set()
+    for key, status in (("forbidden", "forbidden"), ("memory", "memory_error"),
+                        ("output_limit", "output_limit")):
+        if wire.flag(message, key):
+            flags.add(status)
+    error = wire.error_of(message)
+    record = message.get("x")
+    if record is not None:
+        if not isinstance(record, dict):
+            raise wire.WireError("field 'x' must be an object")
+        error = wire.error_of(record)
+        if not error["error_type"]:
+            kind = wire.text(record, "type", 100) or "Exception"
+            text = wire.text(record, "text", 1000) or ""
+            error = {"error_type": kind, "error": f"{kind}: {text}" if text else kind,
+                     "line": None}
+    return error, flags
+
+
+def _judge_call(test: CallTest, message: dict[str, Any]) -> dict[str, Any]:
+    error, flags = _answer_fields(test, message)
+    result: dict[str, Any] = {"flags": flags, **error, "expected": repr(test.expected)}
+    if "r" in message and not flags and not error["error_type"]:
+        try:
+            value = tagged_json.from_tagged(message["r"])
+        except tagged_json.TaggedValueError:
+            value = tagged_json.Opaque("Undecodable", "<undecodable value>")
+        result["got"] = wire.text(message, "repr", 10_000) or ""
+        try:
+            result["passed"] = floats_close(value, test.expected, test.rel_tol, test.abs_tol)
+        except (OverflowError, TypeError, ValueError, RecursionError):
+            result["passed"] = False  # e.g. 10**400 where a float is expected
+    return result
+
+
+def _judge_io(test: IOTest, message: dict[str, Any]) -> dict[str, Any]:
+    error, flags = _answer_fields(test, message)
+    stdout = wire.text(message, "stdout") or ""
+    passed = not flags and not error["error_type"] and (
+        normalize_output(stdout) == normalize_output(test.expected_stdout))
+    return {"flags": flags, **error, "passed": passed, "expected": test.expected_stdout,
+            "got": stdout}
+
+
+def _judged(test: Any, message: dict[str, Any]) -> dict[str, Any]:
+    """A check or script test as the judge decided it."""
+    error, flags = _answer_fields(test, message)
+    result: dict[str, Any] = {"flags": flags, **error, "call": wire.text(message, "call", 2000),
+                              "broken": wire.flag(message, "broken")}
+    if isinstance(test, ScriptTest):
+        result["output"] = wire.text(message, "output")
+        points = message.get("points")
+        if points is not None:
+            if type(points) not in (int, float) or not math.isfinite(points):
+                raise wire.WireError("field 'points' must be a finite number")
+            if test.max_score > 0:
+                result["score"] = min(max(points / test.max_score, 0.0), 1.0)
+        result["passed"] = result.get("score", 0.0) >= 1.0
+    else:
+        result["passed"] = wire.flag(message, "passed") and not result["broken"]
+    return result
+
+
+def _test_result(assignment: Assignment, test: Any, message: dict[str, Any] | None,
+                 load_error: dict[str, Any] | None,
+                 missing: dict[str, Any] | None) -> tuple[TestResult, set[str]]:
+    """One test's result and the status flags it raises."""
     visible = not test.hidden
-    base = {"name": test.name, "kind": test.kind, "hidden": test.hidden}
+    base: dict[str, Any] = {"name": test.name, "kind": test.kind, "hidden": test.hidden}
     if isinstance(test, CallTest) and visible:
         base["call"] = _call_text(assignment, test)
     elif isinstance(test, IOTest) and visible:
         base["call"] = test.stdin
     if message is None:
+        if missing is not None and isinstance(test, (CheckTest, ScriptTest)):
+            return TestResult(passed=False, status="test_error", **base, **missing), set()
         error = load_error if isinstance(test, (CallTest, CheckTest)) else None
         fields = {k: (error or {}).get(k) for k in ("error_type", "error", "line")}
-        return TestResult(passed=False, **base, **fields), flags
-    for flag, status in (("forbidden", "forbidden"), ("memory", "memory_error"),
-                         ("output_limit", "output_limit")):
-        if message.get(flag):
-            flags.add(status)
-    error = {k: message.get(k) for k in ("error_type", "error", "line")}
-    if "error" in message and message.get("error"):
+        return TestResult(passed=False, status="failed", **base, **fields), set()
+    try:
+        if isinstance(test, CallTest):
+            result = _judge_call(test, message)
+        elif isinstance(test, IOTest):
+            result = _judge_io(test, message)
+        else:
+            result = _judged(test, message)
+    except wire.WireError as exc:
+        result = {"flags": set(), "passed": False, "error_type": "MalformedAnswer",
+                  "error": f"the program's answer could not be read: {exc}", "line": None}
+    flags = result.pop("flags")
+    if result.get("error_type") and isinstance(test, (CallTest, IOTest)):
         flags.add("raised")
-    passed, score, expected, got, output = False, 0.0, None, None, None
-    if isinstance(test, CallTest):
-        if "value" in message and not flags:
-            value = replay.decode(message["value"])
-            passed = floats_close(value, test.expected, test.rel_tol, test.abs_tol)
-            got = message.get("repr")
-        expected = repr(test.expected)
-    elif isinstance(test, IOTest):
-        stdout = message.get("stdout", "")
-        passed = not flags and not error["error"] and (
-            normalize_output(stdout) == normalize_output(test.expected_stdout))
-        expected, got = test.expected_stdout, stdout
-    elif isinstance(test, CheckTest) and not flags:
-        judged = judge.judge_check(message.get("log"), test.code, assignment.entry_point, JOB_SEED)
-        passed = judged.passed
-        error = {"error_type": judged.error_type, "error": judged.error, "line": judged.line}
-        if visible and judged.call:
-            base["call"] = judged.call
-    elif isinstance(test, ScriptTest) and not flags:
-        judged = judge.judge_script(message.get("log"), test.script, test.seed,
-                                    assignment.limits.output_bytes)
-        output = judged.output
-        error = {"error_type": judged.error_type, "error": judged.error, "line": judged.line}
-        if judged.points is not None and test.max_score > 0:
-            score = min(max(judged.points / test.max_score, 0.0), 1.0)
-        passed = score >= 1.0
+    passed = bool(result.pop("passed", False)) and not flags
+    broken = bool(result.pop("broken", False))
+    score = 1.0 if passed else float(result.pop("score", 0.0))
+    result.pop("score", None)
+    if visible and isinstance(test, (CheckTest, ScriptTest)) and result.get("call"):
+        base["call"] = result["call"]
+    result.pop("call", None)
     if passed:
-        score = 1.0
-        error = {"error_type": None, "error": None, "line": None}
+        result.update(error_type=None, error=None, line=None)
     if not visible:
-        expected = got = None
-    return TestResult(passed=passed, score=score, expected=_shown(expected), got=_shown(got),
-                      output=output, **base, **error), flags
+        result["expected"] = result["got"] = None
+    status = "passed" if passed else "test_error" if broken else "failed"
+    return TestResult(passed=passed, score=score if not broken else 0.0, status=status,
+                      expected=_shown(result.get("expected")), got=_shown(result.get("got")),
+                      output=result.get("output"), error_type=result.get("error_type"),
+                      error=result.get("error"), line=result.get("line"), **base), flags
 
 
 def build_report(assignment: Assignment, outcome: Outcome) -> GradeReport:
-    """Turn the child's messages and exit status into a deterministic GradeReport."""
-    messages = parse_channel(outcome)
-    broken = next((m for m in messages if m.get("ev") == "sandbox_error"), None)
-    if broken is not None:
-        raise SandboxError(f"the grader's sandbox failed in the child: {broken.get('error')}")
+    """Turn the processes' messages and exit statuses into a deterministic GradeReport."""
+    messages = child_messages(outcome)
+    if messages and messages[0].get("ev") == "sandbox_error":
+        # Only our code runs before "hello": the program cannot have written this one.
+        raise SandboxError("the grader's sandbox failed in the child: "
+                           f"{str(messages[0].get('error'))[:500]}")
     hello = next((m for m in messages if m.get("ev") == "hello"), {})
-    layers = tuple(str(x) for x in hello.get("layers", ()))
+    raw_layers = hello.get("layers")
+    layers = tuple(str(x)[:40] for x in raw_layers[:40]) if isinstance(raw_layers, list) else ()
     syntax = next((m for m in messages if m.get("ev") == "syntax"), None)
     if syntax is not None:
-        report = _no_run_report(assignment, "syntax_error", syntax.get("error_type"),
-                                syntax.get("error"), syntax.get("line"), layers)
+        try:
+            fields = wire.error_of(syntax)
+        except wire.WireError:
+            fields = {"error_type": "SyntaxError", "error": "SyntaxError", "line": None}
+        report = _no_run_report(assignment, "syntax_error", fields["error_type"],
+                                fields["error"], fields["line"], layers)
         return _with_runtime(report, outcome)
     load = next((m for m in messages if m.get("ev") == "load"), None)
-    by_index: dict[int, dict[str, Any]] = {}
+    load_error: dict[str, Any] | None = None
+    load_flags: set[str] = set()
+    if load is not None:
+        try:
+            load_error, load_flags = _answer_fields(None, load)
+        except wire.WireError:
+            load_error = {"error_type": "MalformedAnswer", "error": "malformed load message",
+                          "line": None}
+    answers: dict[int, dict[str, Any]] = {}
     for m in messages:
-        if m.get("ev") == "test" and isinstance(m.get("i"), int):
-            by_index.setdefault(m["i"], m)
+        if m.get("ev") == "test" and type(m.get("i")) is int:
+            answers.setdefault(m["i"], m)
     ended = any(m.get("ev") == "end" for m in messages)
+    judged: dict[int, dict[str, Any]] = {}
+    for m in wire.split_lines(outcome.judge_out):
+        if m.get("ev") == "judged" and type(m.get("i")) is int:
+            judged.setdefault(m["i"], m)
+    missing = _judge_failure(outcome)
 
-    results, flags = [], set()
+    results, flags, request = [], set(), 0
     for index, test in enumerate(assignment.tests):
-        result, test_flags = _judge(assignment, test, by_index.get(index), load)
+        if isinstance(test, (CallTest, IOTest)):
+            message = answers.get(request)
+            request += 1
+        else:
+            message = judged.get(index)
+        result, test_flags = _test_result(assignment, test, message, load_error, missing)
         results.append(result)
         flags |= test_flags
-    status, error_fields = _program_status(assignment, outcome, ended, load, flags, results)
-    total = len(results)
-    score = sum(r.score for r in results) / total if total else 0.0
+    status, error_fields = _program_status(assignment, outcome, ended, load, load_error,
+                                           load_flags, flags, results)
+    counted = [r for r in results if r.status != "test_error"]
+    total = len(counted)
+    score: float | None = sum(r.score for r in counted) / total if total else None
     if status == "forbidden":  # an attempt to fool the grader earns nothing, not part marks
         score = 0.0
-    report = GradeReport(score=round(score, 6), passed=sum(r.passed for r in results),
-                         total=total, status=status, tests=tuple(results), layers=layers,
-                         **error_fields)
+    if status == "test_error":
+        score = None
+    report = GradeReport(score=None if score is None else round(score, 6),
+                         passed=sum(r.passed for r in counted), total=total, status=status,
+                         tests=tuple(results), layers=layers, **error_fields)
     return _with_runtime(report, outcome)
 
 
+def _judge_failure(outcome: Outcome) -> dict[str, Any] | None:
+    """Why the judge left tests undecided when it, not the child, ended abnormally."""
+    judge = outcome.judge
+    if not isinstance(judge, dict) or (judge.get("exit") == 0 and not judge.get("signal")):
+        return None
+    if outcome.wall_killed or outcome.signal is not None or outcome.exit != 0:
+        return None  # the child's own ending decides
+    how = f"signal {_signal_name(judge['signal'])}" if judge.get("signal") else \
+        f"exit code {judge.get('exit')}"
+    return {"error_type": "TestError",
+            "error": f"the assignment's test code ended abruptly ({how})", "line": None}
+
+
 def _program_status(assignment: Assignment, outcome: Outcome, ended: bool,
-                    load: dict[str, Any] | None, flags: set[str],
+                    load: dict[str, Any] | None, load_error: dict[str, Any] | None,
+                    load_flags: set[str], flags: set[str],
                     results: list[TestResult]) -> tuple[str, dict[str, Any]]:
     """The status by precedence, and the program-level error to report with it."""
     candidates = set(flags) - {"raised"}
     error: dict[str, Any] = {}
     sig = outcome.signal
+    counted = [r for r in results if r.status != "test_error"]
+    complete = ended or (bool(counted) and all(r.passed for r in counted))
     if sig == signal.SIGSYS:
         candidates.add("forbidden")
         error = {"error_type": "Forbidden", "error": "the program made a forbidden system call"}
-    elif outcome.wall_killed:
+    elif outcome.wall_killed and not complete:
         candidates.add("timeout")
         error = {"error_type": "Timeout", "error": "Timeout: the program ran for more than "
                  f"{wall_limit(assignment):g} s (wall clock)"}
-    elif sig in _CPU_SIGNALS or (
-            sig == signal.SIGKILL and outcome.cpu >= assignment.limits.cpu_seconds):
+    elif not complete and (sig in _CPU_SIGNALS or (
+            sig == signal.SIGKILL and outcome.cpu >= assignment.limits.cpu_seconds)):
         candidates.add("timeout")
         error = {"error_type": "Timeout",
                  "error": f"Timeout: the program used more than {assignment.limits.cpu_seconds:g}"
                           " s of CPU time"}
-    elif outcome.server_lost or not ended:
+    elif outcome.server_lost or not complete:
         candidates.add("crashed")
         how = f"signal {_signal_name(sig)}" if sig else f"exit code {outcome.exit}"
         if outcome.server_lost:
             how = "it brought down the grader's fork server"
         error = {"error_type": "Crashed", "error": f"the program ended abruptly ({how})"}
     if load is not None:
-        if load.get("error_type"):
-            error = {k: load.get(k) for k in ("error_type", "error", "line")}
-        if load.get("memory"):
+        if load_error and load_error.get("error_type"):
+            error = dict(load_error)
+        if "memory_error" in load_flags:
             candidates.add("memory_error")
-        elif load.get("output_limit"):
+        elif "output_limit" in load_flags:
             candidates.add("output_limit")
         else:
             candidates.add("runtime_error")
-    runs = [r for r in results if r.kind in ("io", "script")]
-    if runs and len(runs) == len(results) and all(r.error_type for r in runs):
+    runs = [r for r in counted if r.kind in ("io", "script")]
+    if runs and len(runs) == len(counted) and all(r.error_type for r in runs):
         candidates.add("runtime_error")
-    if any(not r.passed for r in results):
+    if any(not r.passed for r in counted):
         candidates.add("failed")
+    if not counted and results:
+        candidates.add("test_error")
     status = next((s for s in PRECEDENCE if s in candidates), "passed")
+    if status == "test_error" and not error:
+        error = {"error_type": "TestError",
+                 "error": "every test of this assignment is broken: the assignment is at fault"}
     if not error and status not in ("passed", "failed"):
-        first = next((r for r in results if r.error_type), None)
+        first = next((r for r in counted if r.error_type), None)
         if first is not None:
             error = {"error_type": first.error_type, "error": first.error, "line": first.line}
         elif status == "output_limit":
@@ -258,7 +398,7 @@ def _program_status(assignment: Assignment, outcome: Outcome, ended: bool,
 def _signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
-    except ValueError:
+    except (ValueError, TypeError):
         return str(number)
 
 

@@ -1,69 +1,29 @@
 """A re-implementation of the ``cs110.autograder`` helpers FalconCode test scripts call.
 
-Behaviour follows the course's module as DESIGN.md describes it. A test script gets its own
-:class:`Autograder` (see :mod:`student_gym.grader.replay`): in the sandboxed child its
-``execute`` really runs the student's program in-process as ``__main__`` (logged); in the parent
-the same script is replayed with ``execute`` answering from the log. Everything the helpers
-print goes through ``write``, so both sides print the same feedback text. The module-level
-functions are the child's default instance, for programs that import ``autograder`` themselves.
+Behaviour follows the course's module. A test script runs in the grader's judge process
+(:mod:`student_gym.grader.judge`), outside the sandbox, with its own :class:`Autograder`, whose
+``execute`` asks the sandboxed child to run the program (as ``__main__``, one ``input_list``
+item per ``input()``) and ``compiles`` asks whether its file compiles. Everything the helpers
+print goes through ``write``: it is the feedback the student saw.
 """
 
 from __future__ import annotations
 
-import builtins
 import sys
 import types
 from collections.abc import Callable
 from typing import Any
 
-from student_gym.grader import harness
 
-
-def execute_program(filename: str, input_list: list[Any]) -> tuple[str, str]:
-    """Run the student's file as ``__main__`` feeding ``input_list`` to ``input()``.
-
-    Returns ``(stdout, traceback)``; the traceback is empty when the program did not raise.
-    """
-    with open(filename, encoding="utf-8") as handle:
-        source = handle.read()
-    stdin = "".join(f"{item}\n" for item in input_list)
-    saved = sys.stdout, sys.stderr, sys.stdin
-    # The program's output draws from the same per-run budget as the script's own prints.
-    budget = getattr(sys.stdout, "_budget", None) or [64 * 1024]
-    out, err = harness.CappedText(budget), harness.CappedText(budget)
-    sys.stdout, sys.stderr, sys.stdin = out, err, harness.text_stdin(stdin)
-    traceback_text = ""
-    try:
-        code = compile(source, filename, "exec", dont_inherit=True)
-        exec(code, {"__name__": "__main__", "__file__": filename, "__builtins__": builtins})
-    except SystemExit:
-        pass
-    except (harness.OutputLimitExceeded, harness.ForbiddenResult):
-        raise
-    except BaseException as exc:  # noqa: BLE001 - the student's error becomes the stderr text
-        traceback_text = harness.student_traceback(exc, frozenset({filename}))
-    finally:
-        sys.stdout, sys.stderr, sys.stdin = saved
-    if out.exceeded or err.exceeded:
-        raise harness.OutputLimitExceeded("output limit exceeded")
-    return out.getvalue(), traceback_text
-
-
-def file_compiles(filename: str) -> bool:
-    """Whether the file compiles."""
-    try:
-        with open(filename, encoding="utf-8") as handle:
-            compile(handle.read(), filename, "exec", dont_inherit=True)
-    except (OSError, SyntaxError, ValueError):
-        return False
-    return True
+def _not_here(*args: Any) -> Any:
+    raise RuntimeError("the autograder helpers run in the grader's judge, not in a program")
 
 
 class Autograder:
     """The helpers, bound to how the program runs (``execute``) and where prints go (``write``)."""
 
-    def __init__(self, execute: Callable[[str, list[Any]], tuple[str, str]] = execute_program,
-                 compiles: Callable[[str], bool] = file_compiles,
+    def __init__(self, execute: Callable[[str, list[Any]], tuple[str, str]] = _not_here,
+                 compiles: Callable[[str], bool] = _not_here,
                  write: Callable[[str], Any] | None = None) -> None:
         self._execute = execute
         self._compiles = compiles

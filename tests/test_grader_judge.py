@@ -1,9 +1,9 @@
-"""Check and script tests are decided in the parent, by replaying the test code against the
-child's log of calls into the program (student_gym/grader/replay.py, judge.py).
+"""Check and script tests are decided by a judge process outside the sandbox, which asks the
+child only for the calls the test code makes (student_gym/grader/judge.py, harness.py).
 
-Each case grades a correct program and a wrong one through the real grader: the replay must
+Each case grades a correct program and a wrong one through the real grader: the judge must
 keep every behaviour test code relies on (exceptions it catches, arguments changed in place,
-generators, the program's helper functions, random inputs, scripts importing the program or
+generators, the assignment's helper functions, random inputs, scripts importing the program or
 reading its files) and never turn a wrong program into a pass.
 """
 
@@ -16,8 +16,6 @@ import pytest
 
 from student_gym import Assignment, grade, grade_many
 from student_gym.assignments import CheckTest, ScriptTest
-from student_gym.grader import replay
-from student_gym.grader.judge import judge_check
 
 
 def check_assignment(test_code: str, entry: str = "f") -> Assignment:
@@ -189,32 +187,14 @@ def test_same_report_twice():
     assert first.to_dict(runtime=False) == second.to_dict(runtime=False)
 
 
-@pytest.mark.parametrize("log", [
-    None,
-    {"calls": [{"f": "f", "a": {"$l": [{"$l": [1, 2]}]}, "r": {"$d": [[{"$l": []}, 1]]}}]},
-    {"calls": "nonsense", "names": {"f": {"callable": 1}, "g": 3}},
-    {"calls": [{"f": "f", "a": {"$l": [{"$l": [1, 2]}]}, "x": {"base": "SystemExit"}}],
-     "names": {"f": {"callable": 1}}},
-], ids=["missing", "unhashable_key", "malformed", "exit_from_the_program"])
-def test_forged_or_broken_logs_fail_cleanly(log):
-    judged = judge_check(log, "def check(candidate):\n    assert candidate([1, 2]) == 3\n", "f", 0)
-    assert not judged.passed and judged.error_type
-
-
-def test_a_consistent_log_is_exactly_what_the_program_could_have_answered():
-    log = {"calls": [{"f": "f", "a": replay.encode([[1, 2]]), "r": 3}],
-           "names": {"f": {"callable": 1}}}
-    assert judge_check(log, "def check(candidate):\n    assert candidate([1, 2]) == 3\n",
-                       "f", 0).passed
-    log["calls"][0]["a"] = replay.encode([[2, 1]])  # an answer to a question the test never asked
-    judged = judge_check(log, "def check(candidate):\n    assert candidate([1, 2]) == 3\n", "f", 0)
-    assert not judged.passed and judged.error_type == "ReplayMismatch"
-
-
 def test_answers_too_large_to_check_fail_without_hurting_the_grader():
+    # Each answer crosses on its own: many large answers are fine...
     a = check_assignment("def check(candidate):\n    for i in range(12):\n"
                          "        assert len(candidate(i)) == 400_000\n")
-    report = grade("def f(i):\n    return 'x' * 400_000\n", a)
+    assert grade("def f(i):\n    return 'x' * 400_000\n", a).status == "passed"
+    # ...one over the limit of a value fails the test, naming why.
+    big = check_assignment("def check(candidate):\n    assert len(candidate(1)) == 2_000_000\n")
+    report = grade("def f(i):\n    return 'x' * 2_000_000\n", big)
     assert report.status == "failed", report
     assert "too large" in report.tests[0].error
     assert grade("def f(i):\n    return 'x' * 400_000\n", check_assignment(
