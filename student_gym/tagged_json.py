@@ -41,7 +41,6 @@ from typing import Any
 MAX_DEPTH = 100  # nesting levels accepted when decoding (encoding marks deeper values opaque)
 MAX_INT_DIGITS = 4300  # CPython's own default limit for int <-> str conversion
 MAX_SAME_HASH = 32  # members of one set/dict that may share a hash value
-_MAX_DEPTH = 200
 
 
 class TaggedValueError(ValueError):
@@ -73,7 +72,7 @@ def to_tagged(value: Any, _depth: int = 0) -> Any:
     Exact types only (``type(x) is int``): a subclass of int defined by a submission must not
     pass itself off as an int, so it is encoded as ``$r``.
     """
-    if _depth > _MAX_DEPTH:
+    if _depth >= MAX_DEPTH:  # deeper values would not decode: mark them here
         return {"$r": {"type": "RecursionLimit", "repr": "<too deeply nested>"}}
     t = type(value)
     if value is None or t is bool or t is str:

@@ -103,3 +103,23 @@ def test_detailed_shows_a_hidden_scripts_output_but_not_hidden_call_tests() -> N
     report = grade(lab.solution.replace("width * height", "width + height"), hidden_lab)
     text = render_feedback(report, "detailed")
     assert "1 out of 2 lines match" in text and "hidden test" not in text
+
+
+def test_broken_tests_are_the_assignments_fault_in_every_level() -> None:
+    from student_gym.assignments import CheckTest
+
+    broken = CheckTest("broken", "def check(candidate):\n    assert nobody_defines_this(1)\n")
+    fine = CallTest("fine", ([4],), 4.0)
+    good = "def compute_average(nums):\n    return sum(nums) / len(nums)\n"
+    both = Assignment(id="b", title="b", statement="", entry_point="compute_average",
+                      tests=(broken, fine), solution=good)
+    report = grade(good, both)
+    assert report.status == "passed" and report.total == 1
+    summary = render_feedback(report, "summary")
+    assert "(1 broken test not counted)" in summary and "All tests passed." in summary
+    assert "does not count" in render_feedback(report, "detailed")
+    only = grade(good, Assignment(id="c", title="c", statement="", solution=good,
+                                  entry_point="compute_average", tests=(broken,)))
+    assert only.status == "test_error" and only.score is None
+    assert render_feedback(only, "grade") == "Grade: none (the assignment's tests are broken)"
+    assert "not your program's fault" in render_feedback(only, "summary")

@@ -244,11 +244,20 @@ def test_a_test_whose_own_code_fails_is_test_error_not_the_programs_fault():
     assert [t.status for t in report.tests] == ["test_error", "passed"]
     assert "NameError" in report.tests[0].error
     only_broken = Assignment(id="c", title="c", statement="", entry_point="f", limits=LIMITS,
-                             tests=(a.tests[0],))
+                             tests=(a.tests[0],), solution=a.solution)
     report = grade("def f(x):\n    return x\n", only_broken)
     assert report.status == "test_error" and report.score is None and report.total == 0
     # A program cannot make a working test look broken: a missing entry point is its fault.
     assert grade("def g(x):\n    return x\n", a).status == "failed"
+    # Without a reference solution, a missing name may be one the program should define.
+    unknown = Assignment(id="d", title="d", statement="", entry_point="f", limits=LIMITS,
+                         tests=(a.tests[0],))
+    assert grade("def f(x):\n    return x\n", unknown).status == "failed"
+    # A test failing before the program answered anything is broken whatever the program.
+    early = Assignment(id="e", title="e", statement="", entry_point="f", limits=LIMITS,
+                       tests=(CheckTest("early", "x = 1 / 0\ndef check(candidate):\n"
+                                        "    assert candidate(1) == 1\n"),))
+    assert grade("def f(x):\n    return x\n", early).status == "test_error"
 
 
 def test_a_script_returning_nan_is_test_error():

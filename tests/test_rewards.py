@@ -73,3 +73,9 @@ def test_make_reward_sums_weighted_terms() -> None:
         make_reward("bleu")
     with pytest.raises(ValueError, match="needs max_tokens"):
         make_reward("overlong")
+
+
+def test_a_report_without_a_score_gives_no_grade_signal() -> None:
+    broken = outcome("```python\nprint(1)\n```", status="test_error", score=0.0)
+    object.__setattr__(broken.report, "score", None)  # every test of the assignment broken
+    assert grade_reward(broken) == 0.0 and grade_match_reward(broken) == 0.0

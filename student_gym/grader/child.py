@@ -37,7 +37,7 @@ import signal
 from typing import Any, NamedTuple
 
 from student_gym.assignments import Limits
-from student_gym.grader import harness
+from student_gym.grader import harness, wire
 from student_gym.grader.judge import judge_main
 
 try:  # owned by grader-isolation; the baseline below works without it
@@ -222,11 +222,11 @@ def child_main(role: str, fds: ChildFds, workdir: str, devnull: int, plan: Child
                 layers += tuple(_isolation.enter_child_sandbox(
                     plan.limits, workdir, ruleset_fds=plan.ruleset_fds, uid=uid))
             except Exception as exc:  # noqa: BLE001 - the grader's failure, not the program's
-                harness.Channel(fds.channel).send(
+                wire.Channel(fds.channel).send(
                     {"ev": "sandbox_error", "error": f"{type(exc).__name__}: {exc}"})
                 os._exit(71)
         job = read_job(fds.job)
-        channel = harness.Channel(fds.channel, str(job.get("token", "")))
+        channel = wire.Channel(fds.channel, str(job.get("token", "")))
         channel.send({"ev": "hello", "layers": list(layers)})
         if role == "judge":
             judge_main(job, channel, fds.peer_out, fds.peer_in)

@@ -31,7 +31,6 @@ import builtins
 import collections.abc
 import json
 import linecache
-import os
 import random
 import sys
 import types
@@ -57,48 +56,6 @@ _MUTABLE = (list, dict, set, bytearray)
 _CONTAINERS = (list, tuple, dict, set, frozenset)
 
 
-class Channel:
-    """Writes messages to one private fd."""
-
-    def __init__(self, fd: int, token: str = "") -> None:
-        self._fd = fd
-        self._token = token
-        self._write = os.write  # captured now: the program may patch the os module later
-
-    def send(self, message: dict[str, Any]) -> None:
-        if self._token:
-            message["k"] = self._token
-        view = memoryview(wire.encode_line(message))
-        while view:
-            view = view[self._write(self._fd, view) :]
-
-
-class Requests:
-    """Reads newline-delimited requests from a pipe (the judge's); None at its end."""
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-        self._buffer = b""
-        self._read = os.read
-
-    def next(self) -> dict[str, Any] | None:
-        while True:
-            while b"\n" not in self._buffer:
-                if len(self._buffer) > wire.MAX_LINE:
-                    return None
-                chunk = self._read(self._fd, 1 << 16)
-                if not chunk:
-                    return None
-                self._buffer += chunk
-            line, _, self._buffer = self._buffer.partition(b"\n")
-            if not line:
-                continue  # messages start with a newline of their own
-            try:
-                return wire.read_message(line)
-            except wire.WireError:
-                return {"op": "invalid"}
-
-
 def encode(value: Any) -> Any:
     """A tagged value, or a marker when it is too large to send."""
     tagged = tagged_json.to_tagged(value)
@@ -121,7 +78,7 @@ def _maybe_large(value: Any) -> bool:
 class Runner:
     """Answers one job's requests inside the child."""
 
-    def __init__(self, job: dict[str, Any], channel: Channel) -> None:
+    def __init__(self, job: dict[str, Any], channel: wire.Channel) -> None:
         self.job = job
         self.channel = channel
         self.code: str = job["code"]
@@ -160,7 +117,7 @@ class Runner:
             self.channel.send({"ev": "test", "i": index, **self.answer(request)})
         if judge_in is not None and judge_out is not None:
             self.guard_results = True
-            requests, replies = Requests(judge_in), Channel(judge_out)
+            requests, replies = wire.LineReader(judge_in), wire.Channel(judge_out)
             while (request := requests.next()) is not None and request.get("op") != "end":
                 try:
                     replies.send({**self.answer(request), "q": request.get("q")})

@@ -33,6 +33,7 @@ import math
 import random
 import signal
 import sys
+import time
 import traceback
 import types
 from collections.abc import Callable
@@ -42,11 +43,11 @@ from student_gym import tagged_json
 from student_gym.grader import wire
 from student_gym.grader.capture import CappedText, OutputLimitExceeded, error_fields, safe_repr
 from student_gym.grader.cs110.autograder import Autograder
-from student_gym.grader.harness import Channel, Requests
 
 _PRISTINE_BUILTINS = dict(vars(builtins))
 _MAX_SHOWN = 400
-_MAX_SKIPPED = 1000  # lines without the expected sequence number skipped per answer
+_MAX_SKIPPED = 8  # lines without the expected sequence number skipped per answer
+_MAX_ANSWER = (1 << 20) + (64 << 10)  # bytes of one answer line (a value is at most 1 MiB)
 _MUTABLE = (list, dict, set, bytearray)
 # Exceptions that would change the test code's control flow if they arrived as themselves.
 _CONTROL_FLOW = ("StopIteration", "StopAsyncIteration", "GeneratorExit", "SystemExit",
@@ -76,36 +77,50 @@ class ChildFlag(BaseException):  # noqa: N818
 
 
 class JudgeTimeout(BaseException):  # noqa: N818
-    """The test code used up the judge's CPU time."""
+    """The judge ran out of CPU time (``wall``: the test code out of wall-clock time)."""
+
+    def __init__(self, wall: bool = False, budget: float = 0.0) -> None:
+        super().__init__()
+        self.wall = wall
+        self.budget = budget
+        self.cpu = time.process_time()
 
 
 class Child:
     """The judge's side of the conversation with the child."""
 
     def __init__(self, to_child: int, from_child: int) -> None:
-        self.send_channel = Channel(to_child)
-        self.replies = Requests(from_child)
+        self.send_channel = wire.Channel(to_child)
+        self.replies = wire.LineReader(from_child, max_line=_MAX_ANSWER)
         self.answers = 0  # answers the current test got from the program
         self.sequence = 0
+        self.waited = 0.0  # CPU seconds the judge spent reading the program's answers
 
     def ask(self, request: dict[str, Any]) -> dict[str, Any]:
-        """One request, its answer. Each carries a sequence number the child echoes, so a
-        line the program wrote to the pipe itself is skipped (a forged line with the right
-        number is an answer the program chose, which it could have given anyway)."""
+        """One request, its answer. Each carries a sequence number the child echoes; a line
+        the program wrote to the pipe itself (a forged answer, which it could have given
+        honestly) is skipped, a few at most, and an unreadable line ends the conversation:
+        the program's fault. The time spent here is the program's, not the test code's."""
         self.sequence += 1
         request["q"] = self.sequence
+        started = time.process_time()
+        wall = signal.setitimer(signal.ITIMER_REAL, 0)[0]  # the test code's clock stops
         try:
             self.send_channel.send(request)
+            for _ in range(_MAX_SKIPPED):
+                reply = self.replies.next()
+                if reply is None or reply.get("op") == "invalid":
+                    raise ChildGone("the program stopped answering, or its answer was unreadable")
+                if type(reply.get("q")) is int and reply["q"] == self.sequence:
+                    break
+            else:
+                raise ChildGone("the program's answers could not be read")
         except OSError:
             raise ChildGone("the program stopped answering") from None
-        for _ in range(_MAX_SKIPPED):
-            reply = self.replies.next()
-            if reply is None:
-                raise ChildGone("the program stopped answering")
-            if reply.get("q") == self.sequence:
-                break
-        else:
-            raise ChildGone("the program's answers could not be read")
+        finally:
+            self.waited += time.process_time() - started
+            if wall:
+                signal.setitimer(signal.ITIMER_REAL, wall)
         self.answers += 1
         if reply.get("forbidden"):
             raise Forbidden()
@@ -160,10 +175,6 @@ def _too_large(name: str, value: tagged_json.Opaque) -> ProgramError:
     exc.student_fields = {"error_type": "AnswerTooLarge", "line": None,
                           "error": f"AnswerTooLarge: {name}() returned {value.repr}"}
     return exc
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _decode(tagged: Any) -> Any:
@@ -260,7 +271,7 @@ def test_builtins(modules: dict[str, types.ModuleType],
 class Judge:
     """Runs one job's check and script tests."""
 
-    def __init__(self, job: dict[str, Any], channel: Channel, child: Child) -> None:
+    def __init__(self, job: dict[str, Any], channel: wire.Channel, child: Child) -> None:
         self.job = job
         self.channel = channel
         self.child = child
@@ -268,17 +279,26 @@ class Judge:
         self.provided = job.get("provided_code") or ""
         self.output_cap = int(job.get("output_bytes", 64 * 1024))
         self.program_names = {*job.get("program_names", ()), self.entry_point}
+        self.has_solution = bool(job.get("program_names"))
+        self.wall_budget = float(job.get("wall_seconds", 8.0)) / 2
         self.cpu = float(job.get("cpu_seconds", 2.0))
 
     def run(self) -> None:
-        signal.signal(signal.SIGXCPU, _on_cpu_limit)
+        cpu_budget = self.cpu * 2 + 1
+        signal.signal(signal.SIGXCPU, lambda *_: _raise(JudgeTimeout(budget=cpu_budget)))
+        # Test code that blocks (sleeps, waits) is stopped by the judge itself, before the
+        # caller's wall clock would end the job and blame the program; the clock is paused
+        # while the judge waits for the program's answers.
+        signal.signal(signal.SIGALRM, lambda *_: _raise(JudgeTimeout(wall=True)))
         try:
             for test in self.job["tests"]:
+                signal.setitimer(signal.ITIMER_REAL, self.wall_budget)
                 self.child.answers = 0
                 try:
                     result = self.check(test) if test["kind"] == "check" else self.script(test)
                 except ChildGone:
                     return  # the parent decides from how the child ended
+                signal.setitimer(signal.ITIMER_REAL, 0)
                 self.channel.send({"ev": "judged", "i": test["i"], **result})
         finally:
             try:
@@ -292,18 +312,25 @@ class Judge:
         filename = "<test>"
         _remember(filename, test["code"])
         try:
-            listing = self.child.ask({"op": "names", "seed": seed})
+            # What does not depend on the program comes first: a failure here is the test's.
+            provided = compile(self.provided, "<provided>", "exec", dont_inherit=True)
+            code = compile(test["code"], filename, "exec", dont_inherit=True)
+            helpers: dict[str, Any] = {"__builtins__": test_builtins({})}
+            exec(provided, helpers)
+            listing = self.child.ask({"op": "names", "seed": seed})  # the program's answer
             if "names" not in listing:  # the program could not be loaded
                 return {"passed": False, **wire.error_of(listing)}
             scope = self.child.scope(listing["names"])
             scope.update(__name__="__test__",
                          __builtins__=test_builtins({"random": private_random(seed)},
                                                     print=_discard))
-            exec(compile(self.provided, "<provided>", "exec", dont_inherit=True), scope)
-            # The program's data values are answers already; its function names are not.
-            self.child.answers = int(any(isinstance(e, dict) and "value" in e
-                                         for e in _as_dict(listing["names"]).values()))
-            exec(compile(test["code"], filename, "exec", dont_inherit=True), scope)
+            exec(provided, scope)  # the assignment's helpers win over the program's names
+            # A listing of functions only is not yet an answer: every stub looks alike until
+            # it is called. Data values and modules are the program's answers already.
+            entries = listing["names"].values() if isinstance(listing["names"], dict) else ()
+            self.child.answers = int(any(not (isinstance(e, dict) and set(e) == {"callable"})
+                                         for e in entries))
+            exec(code, scope)
             if self.entry_point is not None and callable(scope.get("check")):
                 if self.entry_point not in scope:
                     raise NameError(f"name {self.entry_point!r} is not defined")
@@ -372,8 +399,8 @@ class Judge:
             out.write(f"Unit Test Returned: {points}\n")
             if type(points) in (int, float) and math.isfinite(points):
                 result["points"] = float(points)
-            else:
-                result.update(broken=True, error_type="TypeError",
+            else:  # the script's fault, unless the program's output made it so
+                result.update(broken=child.answers == 0, error_type="TypeError",
                               error=f"TypeError: test_passed() returned {safe_repr(points)}")
         except ChildGone:
             raise
@@ -395,8 +422,13 @@ class Judge:
         if isinstance(exc, OutputLimitExceeded):
             return {**result, "output_limit": True}
         if isinstance(exc, JudgeTimeout):
-            return {**result, "broken": True, "error_type": "TestTimeout",
-                    "error": f"the test code used more than {self.cpu * 2 + 1:g} s of CPU time"}
+            # Broken only when the test code itself used the time (reading the program's
+            # answers is the program's cost: flooding the judge must not launder a test).
+            mine = exc.cpu - self.child.waited
+            return {**result, "broken": exc.wall or mine > exc.budget / 2,
+                    "error_type": "TestTimeout",
+                    "error": "the test code ran out of time" if exc.wall or mine > exc.budget / 2
+                    else "the program's answers took the test's time"}
         fields = getattr(exc, "student_fields", None)
         if isinstance(fields, dict):  # the program raised in a call the test made
             return {**result, **fields}
@@ -406,18 +438,25 @@ class Judge:
         return {**result, **fields}
 
     def _test_fault(self, exc: BaseException) -> bool:
-        """Whether the test code failed on its own, whatever the program did: before the
-        program answered anything, or for want of a name no correct program defines (the
-        entry point, or a top-level name of the reference solution, is the program's to
-        define). A program cannot make a test look broken: a correct one would meet the same."""
-        if isinstance(exc, NameError):
+        """Whether the test code failed on its own, whatever the program did.
+
+        Only what no program can influence counts: a failure before the program answered
+        anything (the assignment's helper code, the test's own set-up: the program's
+        functions are stubs that all look alike until called), or a ``NameError`` for a name
+        the reference solution does not define either (without a reference solution, any
+        missing name may be one the program should have defined: its fault). Everything
+        after the program's first answer (a data value or module among its names included)
+        may depend on the program, so it is the program's: a program cannot make a test look
+        broken and have it left out of its score.
+        """
+        if isinstance(exc, NameError):  # a program may leave a name out on purpose
             name = getattr(exc, "name", None)
-            return name is not None and name not in self.program_names
+            return self.has_solution and name is not None and name not in self.program_names
         return self.child.answers == 0
 
 
-def _on_cpu_limit(signum: int, frame: Any) -> None:
-    raise JudgeTimeout()
+def _raise(exc: BaseException) -> None:
+    raise exc
 
 
 def _remember(filename: str, source: str) -> None:
@@ -430,6 +469,6 @@ def _discard(*args: Any, **kwargs: Any) -> None:
     """``print`` for check tests: test code prints nowhere."""
 
 
-def judge_main(job: dict[str, Any], channel: Channel, to_child: int, from_child: int) -> None:
+def judge_main(job: dict[str, Any], channel: wire.Channel, to_child: int, from_child: int) -> None:
     """Run a judge job (called in the judge process after its sandbox is set up)."""
     Judge(job, channel, Child(to_child, from_child)).run()

@@ -19,7 +19,11 @@ What it does:
   ``sched_setscheduler``, ``sched_setparam``, ``sched_setattr``, ``setpriority``,
   ``ioprio_set``, ``migrate_pages``, ``move_pages``) may only target the child itself (its pid
   or 0; ``setpriority``/``ioprio_set`` only for one process): no slowing a sibling down;
-* ``ioctl(TIOCSTI/TIOCLINUX)`` (typing into a terminal) is refused;
+* ``ioctl(TIOCSTI/TIOCLINUX)`` (typing into a terminal) is refused, and so is naming a SIGIO
+  target (``fcntl`` ``F_SETOWN``/``F_SETOWN_EX``/``F_SETSIG``, ``ioctl`` ``FIOSETOWN``/
+  ``SIOCSPGRP``): the kernel would signal any process of the same uid on the child's behalf;
+* System V IPC (shared memory, message queues, semaphores) is refused: its objects would
+  outlive the child and be seen by later submissions;
 * exec, fork, sockets, ptrace and friends, mounts and namespaces, identity changes, keyrings,
   io_uring (which would bypass this filter), bpf, perf, kernel modules, clocks and reboot fail
   with ``EPERM``, so a submission sees an ordinary ``PermissionError``.
@@ -76,7 +80,10 @@ CLONE_NAMESPACES = (
     | 0x20000000  # CLONE_NEWPID
     | 0x40000000  # CLONE_NEWNET
 )
-_TTY_IOCTLS = (0x5412, 0x541C)  # TIOCSTI, TIOCLINUX
+# ioctls refused: TIOCSTI, TIOCLINUX (typing into a terminal), FIOSETOWN, SIOCSPGRP (a SIGIO
+# target: signals sent by the kernel on the child's behalf, past the own-pid rule for kill)
+_TTY_IOCTLS = (0x5412, 0x541C, 0x8901, 0x8902)
+_FCNTL_SIGIO = (8, 10, 15)  # F_SETOWN, F_SETSIG, F_SETOWN_EX: the same, through fcntl
 # Calls that act on another process given by pid in their first argument: only on itself.
 SELF_ONLY = ("sched_setparam", "sched_setscheduler", "sched_setaffinity", "sched_setattr",
              "migrate_pages", "move_pages")
@@ -105,6 +112,9 @@ DENIED = (
     "reboot", "swapon", "swapoff", "acct", "syslog", "vhangup",
     "settimeofday", "clock_settime", "adjtimex", "clock_adjtime",
     "sethostname", "setdomainname", "iopl", "ioperm", "uselib",
+    # System V IPC: objects that would outlive the child and be shared with later submissions
+    "shmget", "shmat", "shmctl", "shmdt", "msgget", "msgsnd", "msgrcv", "msgctl",
+    "semget", "semop", "semctl", "semtimedop",
 )  # fmt: skip
 
 _X86_64 = {
@@ -125,7 +135,9 @@ _X86_64 = {
     "seccomp": 317, "kexec_file_load": 320, "bpf": 321, "execveat": 322, "userfaultfd": 323,
     "setpriority": 141, "sched_setparam": 142, "sched_setscheduler": 144,
     "sched_setaffinity": 203, "ioprio_set": 251, "migrate_pages": 256, "move_pages": 279,
-    "sched_setattr": 314,
+    "sched_setattr": 314, "fcntl": 72,
+    "shmget": 29, "shmat": 30, "shmctl": 31, "semget": 64, "semop": 65, "semctl": 66,
+    "shmdt": 67, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "semtimedop": 220,
 }  # fmt: skip
 
 _AARCH64 = {  # asm-generic numbers; aarch64 has no fork, vfork, iopl, ioperm or uselib
@@ -145,7 +157,9 @@ _AARCH64 = {  # asm-generic numbers; aarch64 has no fork, vfork, iopl, ioperm or
     "seccomp": 277, "bpf": 280, "execveat": 281, "userfaultfd": 282, "kexec_file_load": 294,
     "ioprio_set": 30, "sched_setparam": 118, "sched_setscheduler": 119,
     "sched_setaffinity": 122, "setpriority": 140, "migrate_pages": 238, "move_pages": 239,
-    "sched_setattr": 274,
+    "sched_setattr": 274, "fcntl": 25,
+    "msgget": 186, "msgctl": 187, "msgrcv": 188, "msgsnd": 189, "semget": 190, "semctl": 191,
+    "semtimedop": 192, "semop": 193, "shmget": 194, "shmctl": 195, "shmat": 196, "shmdt": 197,
 }  # fmt: skip
 
 _COMMON_NEW = {  # numbered alike on every architecture since Linux 5.1
@@ -254,7 +268,8 @@ def build_filter(machine: str | None = None) -> SeccompProgram:
     # Every syscall with a special verdict, dispatched by a binary search on its number: the
     # kernel emulates the filter for each syscall number when it is installed (to build its
     # action cache), so a short path per number keeps installing it cheap in every child.
-    special = {table["clone3"]: "enosys", table["clone"]: "clone", table["ioctl"]: "ioctl"}
+    special = {table["clone3"]: "enosys", table["clone"]: "clone", table["ioctl"]: "ioctl",
+               table["fcntl"]: "fcntl"}
     for name in ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "prlimit64"):
         special[table[name]] = "own_pid"
     special.update((table[name], "self_arg0") for name in SELF_ONLY)
@@ -289,6 +304,12 @@ def build_filter(machine: str | None = None) -> SeccompProgram:
     a.load(_arg_low(1))
     a.jump(_JEQ_K, 0, "allow", 0)
     a.jump(_JEQ_K, _PID, "allow", "eperm")
+
+    a.label("fcntl")
+    a.load(_arg_low(1))
+    for command in _FCNTL_SIGIO:
+        a.jump(_JEQ_K, command, "eperm", 0)
+    a.goto("allow")
 
     a.label("ioctl")
     a.load(_arg_low(1))

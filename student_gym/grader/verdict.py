@@ -46,6 +46,7 @@ from student_gym.grader.report import GradeReport, TestResult
 PRECEDENCE = ("too_large", "syntax_error", "forbidden", "memory_error", "timeout",
               "output_limit", "crashed", "runtime_error", "test_error", "failed", "passed")
 _CPU_SIGNALS = {signal.SIGPROF, signal.SIGXCPU}
+_CPU_SLACK = 0.25  # seconds of CPU a child may use past its limit (set-up, the signal's delivery)
 _MAX_SHOWN = 400  # characters of expected/got/stdout kept in a report
 JOB_SEED = 0  # random is seeded with this before the program and before every test
 
@@ -81,7 +82,8 @@ def make_job(code: str, assignment: Assignment) -> dict[str, Any]:
                  "provided_code": assignment.provided_code or "",
                  "program_names": solution_names(assignment.solution),
                  "output_bytes": assignment.limits.output_bytes,
-                 "cpu_seconds": assignment.limits.cpu_seconds}
+                 "cpu_seconds": assignment.limits.cpu_seconds,
+                 "wall_seconds": wall_limit(assignment)}
     return {"child": child, "judge": judge,
             "slot": {"limits": limits, "packages": list(assignment.packages)}}
 
@@ -112,9 +114,24 @@ def wall_limit(assignment: Assignment) -> float:
 
 
 def child_messages(outcome: Outcome) -> list[dict[str, Any]]:
-    """The child's messages, in order; lines without the job's token are ignored."""
-    return [m for m in wire.split_lines(outcome.out)
+    """The child's messages, in order; lines without the job's token are not even parsed."""
+    return [m for m in wire.split_lines(outcome.out, outcome.token)
             if not outcome.token or m.get("k") == outcome.token]
+
+
+def _sandbox_failure(outcome: Outcome) -> str | None:
+    """The child's own report that its sandbox could not be set up: only as the very first
+    line of its channel, before any job or program existed in it (exit code 71)."""
+    if outcome.exit != 71:
+        return None
+    first = outcome.out.lstrip(b"\n").split(b"\n", 1)[0]
+    try:
+        message = wire.read_message(first)
+    except wire.WireError:
+        return None
+    if message.get("ev") != "sandbox_error":
+        return None
+    return str(message.get("error"))[:500]
 
 
 def too_large_report(code: str, assignment: Assignment) -> GradeReport:
@@ -256,11 +273,10 @@ def _test_result(assignment: Assignment, test: Any, message: dict[str, Any] | No
 
 def build_report(assignment: Assignment, outcome: Outcome) -> GradeReport:
     """Turn the processes' messages and exit statuses into a deterministic GradeReport."""
+    failure = _sandbox_failure(outcome)
+    if failure is not None:
+        raise SandboxError(f"the grader's sandbox failed in the child: {failure}")
     messages = child_messages(outcome)
-    if messages and messages[0].get("ev") == "sandbox_error":
-        # Only our code runs before "hello": the program cannot have written this one.
-        raise SandboxError("the grader's sandbox failed in the child: "
-                           f"{str(messages[0].get('error'))[:500]}")
     hello = next((m for m in messages if m.get("ev") == "hello"), {})
     raw_layers = hello.get("layers")
     layers = tuple(str(x)[:40] for x in raw_layers[:40]) if isinstance(raw_layers, list) else ()
@@ -308,7 +324,8 @@ def build_report(assignment: Assignment, outcome: Outcome) -> GradeReport:
     counted = [r for r in results if r.status != "test_error"]
     total = len(counted)
     score: float | None = sum(r.score for r in counted) / total if total else None
-    if status == "forbidden":  # an attempt to fool the grader earns nothing, not part marks
+    if status == "forbidden" or (status == "timeout" and outcome.cpu > assignment.limits.cpu_seconds
+                                 + _CPU_SLACK):  # escaping the sandbox's rules earns nothing
         score = 0.0
     if status == "test_error":
         score = None
@@ -341,6 +358,12 @@ def _program_status(assignment: Assignment, outcome: Outcome, ended: bool,
     sig = outcome.signal
     counted = [r for r in results if r.status != "test_error"]
     complete = ended or (bool(counted) and all(r.passed for r in counted))
+    # The child's CPU time (its parent's rusage, not something it can forge) over the limit
+    # means it escaped the timer (ignored or blocked SIGPROF/SIGXCPU): a timeout, whatever
+    # it answered.
+    evaded = outcome.cpu > assignment.limits.cpu_seconds + _CPU_SLACK
+    if evaded:
+        complete = False
     if sig == signal.SIGSYS:
         candidates.add("forbidden")
         error = {"error_type": "Forbidden", "error": "the program made a forbidden system call"}
@@ -348,7 +371,7 @@ def _program_status(assignment: Assignment, outcome: Outcome, ended: bool,
         candidates.add("timeout")
         error = {"error_type": "Timeout", "error": "Timeout: the program ran for more than "
                  f"{wall_limit(assignment):g} s (wall clock)"}
-    elif not complete and (sig in _CPU_SIGNALS or (
+    elif not complete and (evaded or sig in _CPU_SIGNALS or (
             sig == signal.SIGKILL and outcome.cpu >= assignment.limits.cpu_seconds)):
         candidates.add("timeout")
         error = {"error_type": "Timeout",

@@ -13,13 +13,15 @@ up anything by a name a message chose, and nothing is unpickled.
 from __future__ import annotations
 
 import json
+import os
 import struct
 from typing import Any
 
 HEADER = struct.Struct(">I")
 MAX_LINE = 4 << 20  # bytes of one message line
 MAX_CHANNEL = 6 << 20  # bytes of one process's channel relayed to the caller
-MAX_DEPTH = 128  # JSON nesting of one message (tagged values add one level per container)
+MAX_DEPTH = 216  # JSON nesting of one message: a tagged value takes two levels per container
+# (``{"$l": [...]}``), and tagged values are at most tagged_json.MAX_DEPTH containers deep
 MAX_NODES = 400_000  # JSON values in one message
 
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # built once, not per message
@@ -63,11 +65,16 @@ def encode_line(message: dict[str, Any]) -> bytes:
     return b"\n" + _ENCODE(message).encode("utf-8", "replace") + b"\n"
 
 
-def split_lines(data: bytes) -> list[dict[str, Any]]:
-    """Every well-formed message in a channel's bytes; malformed lines are dropped."""
+def split_lines(data: bytes, token: str = "") -> list[dict[str, Any]]:
+    """Every well-formed message in a channel's bytes; malformed lines are dropped.
+
+    With ``token``, only lines that begin with it (``{"k":"<token>",``, as :class:`Channel`
+    writes them) are parsed at all: junk costs a prefix comparison, not a JSON parse.
+    """
+    prefix = b"{" if not token else b'{"k":' + json.dumps(token).encode() + b","
     messages = []
     for line in data.split(b"\n"):
-        if line.startswith(b"{"):
+        if line.startswith(prefix):
             try:
                 messages.append(read_message(line))
             except WireError:
@@ -112,6 +119,50 @@ def _check_shape(value: Any) -> None:
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)
+
+
+class Channel:
+    """Writes newline-delimited messages to one fd (a channel, or a pipe to the peer)."""
+
+    def __init__(self, fd: int, token: str = "") -> None:
+        self._fd = fd
+        self._token = token
+        self._write = os.write  # captured now: the program may patch the os module later
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self._token:  # first, so that a reader can skip other lines unparsed
+            message = {"k": self._token, **message}
+        view = memoryview(encode_line(message))
+        while view:
+            view = view[self._write(self._fd, view) :]
+
+
+class LineReader:
+    """Reads newline-delimited messages from a pipe; None at its end (or past the line
+    limit); a malformed line reads as ``{"op": "invalid"}``."""
+
+    def __init__(self, fd: int, max_line: int = MAX_LINE) -> None:
+        self._fd = fd
+        self._buffer = b""
+        self._read = os.read
+        self._max_line = max_line
+
+    def next(self) -> dict[str, Any] | None:
+        while True:
+            while b"\n" not in self._buffer:
+                if len(self._buffer) > self._max_line:
+                    return None
+                chunk = self._read(self._fd, 1 << 16)
+                if not chunk:
+                    return None
+                self._buffer += chunk
+            line, _, self._buffer = self._buffer.partition(b"\n")
+            if not line:
+                continue  # messages start with a newline of their own
+            try:
+                return read_message(line)
+            except WireError:
+                return {"op": "invalid"}
 
 
 # -- field checks shared by the message schemas -------------------------------------------------
