@@ -49,6 +49,7 @@ ISOLATION_ERROR: str | None = None  # why isolation.prepare_server failed, if it
 class _Process:
     role: str
     channel: int | None  # our read end of its result channel (None at EOF)
+    cap: int = wire.MAX_CHANNEL  # bytes relayed: what the protocol can need for this job
     pid: int | None = None
     exit: dict[str, Any] | None = None
     chunks: list[bytes] = field(default_factory=list)
@@ -114,7 +115,7 @@ class ForkServer:
             os.close(job_read)
             os.close(channel_write)
             os.set_blocking(channel_read, False)
-            process = _Process(role, channel_read)
+            process = _Process(role, channel_read, _channel_cap(role, payload))
             record.processes[role] = process
             self.fd_owner[channel_read] = (record, process)
             self.poller.register(channel_read, select.EPOLLIN)
@@ -164,8 +165,8 @@ class ForkServer:
             if not data:
                 self.close_channel(process)
                 return
-            if process.size < wire.MAX_CHANNEL:
-                process.chunks.append(data[: wire.MAX_CHANNEL - process.size])
+            if process.size < process.cap:
+                process.chunks.append(data[: process.cap - process.size])
             process.size += len(data)
             if not until_eof:
                 return
@@ -224,6 +225,17 @@ class ForkServer:
         for request, _ in wire.read_frames(self.inbox):
             self.spawn(request["id"], request["job"])
         return True
+
+
+def _channel_cap(role: str, job: dict[str, Any]) -> int:
+    """The most a process's channel can legitimately carry for this job; the rest is junk
+    that nobody should relay or parse (a program writing megabytes to its own channel)."""
+    output = int(job.get("limits", {}).get("output_bytes", 1 << 16)
+                 if role == "child" else job.get("output_bytes", 1 << 16))
+    if role == "child":
+        per_answer = (1 << 20) + output + (8 << 10)  # a value, what was printed, the rest
+        return min(wire.MAX_CHANNEL, (64 << 10) + len(job.get("requests", ())) * per_answer)
+    return min(wire.MAX_CHANNEL, (64 << 10) + len(job.get("tests", ())) * (output + (16 << 10)))
 
 
 def _write_job(fd: int, data: bytes) -> None:
