@@ -38,9 +38,12 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from student_gym import tagged_json
+
+if TYPE_CHECKING:  # imported lazily below: the grader package imports this module
+    from student_gym.grader.policy import Policy
 
 FORMAT = "student-gym/assignments"
 
@@ -164,6 +167,7 @@ class Assignment:
     entry_point: str | None = None
     solution: str | None = None
     limits: Limits = field(default_factory=Limits)
+    policy: Policy | None = None  # what the course forbids (student_gym.grader.policy)
 
     def __post_init__(self) -> None:
         where = f"assignment {self.id!r}"
@@ -228,6 +232,8 @@ class Assignment:
             out["solution"] = self.solution
         if self.limits != Limits():
             out["limits"] = asdict(self.limits)
+        if self.policy:
+            out["policy"] = self.policy.to_dict()
         out["tests"] = tests
         return out
 
@@ -255,6 +261,14 @@ class Assignment:
             if not isinstance(raw, Mapping) or set(raw) - known:
                 raise AssignmentError(f"{here}: field 'limits' has unknown keys {sorted(set(raw) - known)}")
             limits = replace(limits, **raw)
+        policy = None
+        if data.get("policy") is not None:
+            from student_gym.grader.policy import Policy, PolicyError
+
+            try:
+                policy = Policy.from_dict(data["policy"], where=f"{here}: policy")
+            except PolicyError as exc:
+                raise AssignmentError(str(exc)) from None
         try:
             return cls(
                 id=aid,
@@ -264,6 +278,7 @@ class Assignment:
                 entry_point=data.get("entry_point"),
                 solution=data.get("solution"),
                 limits=limits,
+                policy=policy,
             )
         except AssignmentError as exc:
             raise AssignmentError(f"{prefix}{exc}") from None

@@ -14,6 +14,7 @@ verdict.
 from __future__ import annotations
 
 import builtins
+import functools
 import importlib.util
 import io
 import json
@@ -27,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from student_gym import tagged_json
-from student_gym.grader import replay, submission_types
+from student_gym.grader import policy, replay, submission_types
 
 _MAX_REPR = 400  # characters of a returned value's repr kept for feedback
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # "<X object at 0x7f...>": not deterministic
@@ -162,6 +163,10 @@ class Runner:
         self.output_cap = int(job["limits"]["output_bytes"])
         self.forbidden = False
         self.last_error: BaseException | None = None
+        # Assignment policy (grader/policy.py): the program's builtins and compile under it.
+        self.runtime = policy.ProgramRuntime(job["policy"], lambda v: channel.send(
+            {"ev": "policy", **v})) if job.get("policy") else None
+        self.program_builtins = self.runtime.builtins if self.runtime else builtins
 
     # A fresh capture of stdout/stderr/stdin around one run of student code.
     def capture(self, stdin: str) -> tuple[CappedText, CappedText]:
@@ -204,7 +209,8 @@ class Runner:
         code: str = self.job["code"]
         linecache.cache[self.filename] = (len(code), None, code.splitlines(True), self.filename)
         try:
-            compiled = compile(code, self.filename, "exec", dont_inherit=True)
+            compiled = self.runtime.compile(code, self.filename) if self.runtime else compile(
+                code, self.filename, "exec", dont_inherit=True)
         except SyntaxError as exc:
             self.channel.send({"ev": "syntax", **error_fields(exc, self.student_files)})
             return
@@ -238,7 +244,8 @@ class Runner:
 
     def load(self, compiled: Any) -> dict[str, Any] | None:
         """Run the program once as a module; report a top-level error and return None."""
-        namespace = {"__name__": "solution", "__builtins__": builtins, "__file__": self.filename}
+        namespace = {"__name__": "solution", "__builtins__": self.program_builtins,
+                     "__file__": self.filename}
         random.seed(self.job.get("seed", 0))
         result = self.guarded(lambda: exec(compiled, namespace))
         if "error" in result or result.get("output_limit"):
@@ -298,7 +305,8 @@ class Runner:
         return {"log": log.message(), **_flags(result)}
 
     def run_io(self, compiled: Any, test: dict[str, Any]) -> dict[str, Any]:
-        namespace = {"__name__": "__main__", "__builtins__": builtins, "__file__": self.filename}
+        namespace = {"__name__": "__main__", "__builtins__": self.program_builtins,
+                     "__file__": self.filename}
         result = self.guarded(lambda: exec(compiled, namespace), stdin=test.get("stdin", ""))
         result.pop("value", None)
         return result
@@ -318,7 +326,8 @@ class Runner:
         if "" not in sys.path:  # scripts may `import` the program from the working dir
             sys.path.insert(0, "")
         log = self.call_log()
-        grader = Autograder(log.wrap("run_script", execute_program),
+        run_program = functools.partial(execute_program, runtime=self.runtime)
+        grader = Autograder(log.wrap("run_script", run_program),
                             log.wrap("code_compiles", file_compiles))
         program_module = filename[:-3] if filename.endswith(".py") else None
 
@@ -329,6 +338,7 @@ class Runner:
             if module is None:  # by relative path: the sandbox cannot stat the cwd's parents
                 spec = importlib.util.spec_from_file_location(name, filename)
                 module = importlib.util.module_from_spec(spec)
+                module.__builtins__ = self.program_builtins  # type: ignore[attr-defined]
                 sys.modules[name] = module
                 try:
                     spec.loader.exec_module(module)

@@ -17,6 +17,7 @@ STATUSES = (
     "forbidden",  # the program did something the sandbox forbids (exec, fork, sockets,
     #               a submission-defined object returned as a result)
     "too_large",  # the code is over the size limit; nothing ran
+    "policy_violation",  # it breaks a rule of the assignment's policy (grader/policy.py)
 )
 
 

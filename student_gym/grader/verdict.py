@@ -6,8 +6,8 @@ values with exact types (:func:`~student_gym.assignments.floats_close`), and dec
 
 Status precedence, highest first (the first that applies wins)::
 
-    too_large > syntax_error > forbidden > memory_error > timeout > output_limit > crashed
-      > runtime_error > failed > passed
+    too_large > syntax_error > policy_violation > forbidden > memory_error > timeout
+      > output_limit > crashed > runtime_error > failed > passed
 
 ``runtime_error`` means the program raised at top level: while being loaded for call/check
 tests (no such test could run), or in every one of its IO/script runs.
@@ -30,12 +30,12 @@ from student_gym.assignments import (
     floats_close,
     normalize_output,
 )
-from student_gym.grader import judge, replay
+from student_gym.grader import judge, policy, replay
 from student_gym.grader.client import Outcome
 from student_gym.grader.report import GradeReport, TestResult
 
-PRECEDENCE = ("too_large", "syntax_error", "forbidden", "memory_error", "timeout",
-              "output_limit", "crashed", "runtime_error", "failed", "passed")
+PRECEDENCE = ("too_large", "syntax_error", "policy_violation", "forbidden", "memory_error",
+              "timeout", "output_limit", "crashed", "runtime_error", "failed", "passed")
 _CPU_SIGNALS = {signal.SIGPROF, signal.SIGXCPU}
 _MAX_SHOWN = 400  # characters of expected/got/stdout kept in a report
 JOB_SEED = 0  # random is seeded with this before the program and before every test
@@ -58,8 +58,11 @@ def make_job(code: str, assignment: Assignment) -> dict[str, Any]:
         else:
             tests.append({"kind": "script", "script": test.script, "filename": test.filename,
                           "seed": test.seed})
-    return {"code": code, "entry_point": assignment.entry_point, "tests": tests, "seed": JOB_SEED,
-            "limits": asdict(assignment.limits)}
+    job = {"code": code, "entry_point": assignment.entry_point, "tests": tests, "seed": JOB_SEED,
+           "limits": asdict(assignment.limits)}
+    if assignment.policy:  # plain JSON; the child applies it (policy.ProgramRuntime)
+        job["policy"] = assignment.policy.to_dict()
+    return job
 
 
 def wall_limit(assignment: Assignment) -> float:
@@ -196,6 +199,8 @@ def build_report(assignment: Assignment, outcome: Outcome) -> GradeReport:
     report = GradeReport(score=round(score, 6), passed=sum(r.passed for r in results),
                          total=total, status=status, tests=tuple(results), layers=layers,
                          **error_fields)
+    report = policy.with_violation(report, policy.child_violation(messages, assignment.policy),
+                                   assignment.policy)  # a rule broken at run time
     return _with_runtime(report, outcome)
 
 

@@ -19,10 +19,12 @@ from typing import Any
 from student_gym.grader import harness
 
 
-def execute_program(filename: str, input_list: list[Any]) -> tuple[str, str]:
+def execute_program(filename: str, input_list: list[Any], runtime: Any = None) -> tuple[str, str]:
     """Run the student's file as ``__main__`` feeding ``input_list`` to ``input()``.
 
-    Returns ``(stdout, traceback)``; the traceback is empty when the program did not raise.
+    ``runtime``: the assignment policy's :class:`~student_gym.grader.policy.ProgramRuntime`
+    (its builtins and compile), if any. Returns ``(stdout, traceback)``; the traceback is empty
+    when the program did not raise.
     """
     with open(filename, encoding="utf-8") as handle:
         source = handle.read()
@@ -34,8 +36,10 @@ def execute_program(filename: str, input_list: list[Any]) -> tuple[str, str]:
     sys.stdout, sys.stderr, sys.stdin = out, err, harness.text_stdin(stdin)
     traceback_text = ""
     try:
-        code = compile(source, filename, "exec", dont_inherit=True)
-        exec(code, {"__name__": "__main__", "__file__": filename, "__builtins__": builtins})
+        code = runtime.compile(source, filename) if runtime else compile(
+            source, filename, "exec", dont_inherit=True)
+        exec(code, {"__name__": "__main__", "__file__": filename,
+                    "__builtins__": runtime.builtins if runtime else builtins})
     except SystemExit:
         pass
     except (harness.OutputLimitExceeded, harness.ForbiddenResult):
