@@ -50,7 +50,8 @@ def grade(code: str, assignment: Assignment, *, unsafe: bool = False) -> GradeRe
         The verdict; ``report.to_dict(runtime=False)`` is deterministic.
 
     Raises:
-        RuntimeError: the sandbox is incomplete here and ``unsafe`` was not given.
+        RuntimeError: the sandbox is incomplete here and ``unsafe`` was not given, or the
+            assignment has a policy and RestrictedPython (the ``policy`` extra) is missing.
     """
     return grade_many([(code, assignment)], workers=1, unsafe=unsafe)[0]
 
