@@ -47,9 +47,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from student_gym import tagged_json
+
+if TYPE_CHECKING:  # imported lazily below: the grader package imports this module
+    from student_gym.grader.policy import Policy
 
 FORMAT = "student-gym/assignments"
 
@@ -264,6 +267,7 @@ class Assignment:
     # Installed packages a submission may import and read (e.g. "numpy"); nothing else of
     # site-packages is readable in the sandbox.
     packages: tuple[str, ...] = ()
+    policy: Policy | None = None  # what the course forbids (student_gym.grader.policy)
 
     def __post_init__(self) -> None:
         where = f"assignment {self.id!r}"
@@ -343,6 +347,8 @@ class Assignment:
             out["provided_code"] = self.provided_code
         if self.packages:
             out["packages"] = list(self.packages)
+        if self.policy:
+            out["policy"] = self.policy.to_dict()
         out["tests"] = tests
         return out
 
@@ -377,6 +383,14 @@ class Assignment:
         for key in ("entry_point", "solution", "provided_code"):
             if data.get(key) is not None and not isinstance(data[key], str):
                 raise AssignmentError(f"{here}: field {key!r} must be a string")
+        policy = None
+        if data.get("policy") is not None:
+            from student_gym.grader.policy import Policy, PolicyError
+
+            try:
+                policy = Policy.from_dict(data["policy"], where=f"{here}: policy")
+            except PolicyError as exc:
+                raise AssignmentError(str(exc)) from None
         try:
             if "limits" in data:
                 limits = replace(limits, **data["limits"])
@@ -390,6 +404,7 @@ class Assignment:
                 limits=limits,
                 provided_code=data.get("provided_code"),
                 packages=tuple(packages),
+                policy=policy,
             )
         except AssignmentError as exc:
             text = str(exc)

@@ -1,12 +1,17 @@
 """Summative feedback text from a GradeReport, at one of four levels.
 
 * ``none`` - the PARA baseline: one fixed neutral line that reveals nothing about the program.
-* ``grade`` - the grade only: ``Grade: 62.5/100``.
+* ``grade`` - the grade only: ``Grade: 62.5/100`` (and the rule broken, for a program that
+  broke one of the assignment's policy rules: the course says so at every level).
 * ``summary`` - ``Tests passed: 3/8`` plus the first error with its line, the way course
   graders summarise (what the dialogs use by default).
 * ``detailed`` - the summary, then every failing visible test: the call, expected and got;
   what a scored script printed (shown even for hidden scripts: it is what the course showed
   students); other hidden failures are only counted.
+
+A ``policy_violation`` names the rule and its line at ``grade``, ``summary`` and ``detailed``
+(``Rule broken: sum() is not allowed in this assignment. (line 3)``); ``none`` stays the one
+neutral line, which is what makes it the PARA baseline.
 
 The text depends only on the report's deterministic fields (never on runtime).
 """
@@ -29,6 +34,7 @@ _STATUS_LINES = {
     "runtime_error": "Your program raised an error before the tests could finish.",
     "test_error": ("The assignment's tests are broken, so your program could not be graded. "
                    "This is not your program's fault."),
+    "policy_violation": "Your program breaks a rule of this assignment.",
 }
 _BROKEN_TEST = "(This test is broken: its own code failed. It does not count.)"
 
@@ -54,7 +60,10 @@ def render_feedback(report: GradeReport, level: str = "summary") -> str:
     if level == "grade":
         if report.score is None:
             return "Grade: none (the assignment's tests are broken)"
-        return f"Grade: {_points(report.score)}/100"
+        grade = f"Grade: {_points(report.score)}/100"
+        if report.status == "policy_violation" and report.error:
+            grade += "\nRule broken: " + _with_line(report.error, report.line)
+        return grade
     lines = [summary_line(report)]
     if level == "detailed":
         lines.extend(_detailed_lines(report))
@@ -104,6 +113,8 @@ def _points(score: float) -> str:
 def _detailed_lines(report: GradeReport) -> list[str]:
     if report.status in ("syntax_error", "too_large"):
         return []
+    if report.status == "policy_violation" and not report.extra.get("policy", {}).get("tests_run"):
+        return []  # the program was refused: its tests say nothing the rule does not
     lines: list[str] = []
     hidden = 0
     for test in report.tests:

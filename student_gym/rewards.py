@@ -7,7 +7,9 @@ submission when replaying a trajectory) and calls the reward made by :func:`make
 The DAPO reward (DESIGN.md):
 
 * -1.0 when the reply has no fenced code block (``format_ok`` False), whatever the grader made
-  of the text;
+  of the text, or when the program breaks a rule of the assignment's policy (status
+  ``policy_violation``): a rule is part of the required form of an answer, so breaking one is
+  the format penalty, never a grade or AST match;
 * -0.5 when the program is a syntax error;
 * 2.0 when its normalized AST equals the real next submission's;
 * 1.0 when its grade equals the real grade (within 1e-9);
@@ -75,9 +77,14 @@ def ast_match_reward(outcome: StepOutcome) -> float:
     return float(mine is not None and mine == normalized_ast(outcome.target_code))
 
 
+def breaks_format(outcome: StepOutcome) -> bool:
+    """No (closed) fenced code block, or a program that breaks the assignment's policy."""
+    return not outcome.format_ok or outcome.report.status == "policy_violation"
+
+
 def format_reward(outcome: StepOutcome) -> float:
-    """0.0 when the reply kept the format, -1.0 when it had no (closed) fenced code block."""
-    return 0.0 if outcome.format_ok else -1.0
+    """0.0 when the reply kept the format, -1.0 when it did not (:func:`breaks_format`)."""
+    return -1.0 if breaks_format(outcome) else 0.0
 
 
 def is_syntax_error(outcome: StepOutcome) -> bool:
@@ -87,7 +94,7 @@ def is_syntax_error(outcome: StepOutcome) -> bool:
 
 def dapo_reward(outcome: StepOutcome) -> float:
     """DESIGN.md's DAPO reward: -1 format, -0.5 syntax error, 2 same AST, 1 same grade, else 0."""
-    if not outcome.format_ok:
+    if breaks_format(outcome):
         return -1.0
     if is_syntax_error(outcome):
         return -0.5

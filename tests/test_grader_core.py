@@ -154,7 +154,8 @@ def test_always_equal_object_is_forbidden_in_check_tests() -> None:
 
 def test_every_status_is_known() -> None:
     assert {"passed", "failed", "syntax_error", "runtime_error", "timeout", "memory_error",
-            "crashed", "output_limit", "forbidden", "too_large", "test_error"} == set(STATUSES)
+            "crashed", "output_limit", "forbidden", "too_large", "test_error",
+            "policy_violation"} == set(STATUSES)
 
 
 def test_wall_clock_backstop_kills_a_sleeping_program() -> None:

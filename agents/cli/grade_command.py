@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         report = grade(code, assignments[wanted], unsafe=args.unsafe)
-    except RuntimeError as exc:  # the sandbox is incomplete here and --unsafe was not given
+    except RuntimeError as exc:  # incomplete sandbox without --unsafe, or no RestrictedPython
         print(f"student-gym grade: {exc}", file=sys.stderr)
         return 2
     if args.json:

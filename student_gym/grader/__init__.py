@@ -50,7 +50,8 @@ def grade(code: str, assignment: Assignment, *, unsafe: bool = False) -> GradeRe
         The verdict; ``report.to_dict(runtime=False)`` is deterministic.
 
     Raises:
-        RuntimeError: the sandbox is incomplete here and ``unsafe`` was not given.
+        RuntimeError: the sandbox is incomplete here and ``unsafe`` was not given, or the
+            assignment has a policy and RestrictedPython (the ``policy`` extra) is missing.
     """
     return grade_many([(code, assignment)], workers=1, unsafe=unsafe)[0]
 
@@ -69,6 +70,7 @@ def grade_many(pairs: Iterable[tuple[str, Assignment]], *, workers: int | None =
         unsafe: see :func:`grade`.
     """
     from student_gym.grader.client import get_client
+    from student_gym.grader.policy import static_violation, violation_report, with_violation
     from student_gym.grader.verdict import build_report, make_job, too_large_report, wall_limit
     from student_gym.grader.workdirs import MAX_SLOTS
 
@@ -79,6 +81,7 @@ def grade_many(pairs: Iterable[tuple[str, Assignment]], *, workers: int | None =
     jobs, walls, where = [], [], []
     first: dict[tuple[str, int], int] = {}  # (code, id(assignment)) -> the pair graded
     copies: list[tuple[int, int]] = []  # (index, index of the same pair graded earlier)
+    broken: dict[int, Any] = {}  # index -> the policy rule its program breaks (static check)
     for index, (code, assignment) in enumerate(pairs):
         if not isinstance(code, str):
             raise TypeError(f"grade_many: pairs[{index}]: code must be str, got {type(code).__name__}")
@@ -92,6 +95,12 @@ def grade_many(pairs: Iterable[tuple[str, Assignment]], *, workers: int | None =
         if len(code.encode("utf-8", "replace")) > assignment.limits.code_bytes:
             reports[index] = too_large_report(code, assignment)
             continue
+        violation = static_violation(code, assignment.policy)  # None without a policy
+        if violation is not None:
+            broken[index] = violation
+            if not assignment.policy.tests_run or violation.rule.startswith("guarded:"):
+                reports[index] = violation_report(assignment, violation)  # nothing runs
+                continue
         jobs.append(make_job(code, assignment))
         walls.append(wall_limit(assignment))
         where.append(index)
@@ -99,7 +108,8 @@ def grade_many(pairs: Iterable[tuple[str, Assignment]], *, workers: int | None =
         width = min(max(1, workers or _usable_cores()), MAX_SLOTS)
         outcomes = get_client().run(jobs, walls, width)
         for index, outcome in zip(where, outcomes, strict=True):
-            reports[index] = build_report(pairs[index][1], outcome)
+            report = build_report(pairs[index][1], outcome)
+            reports[index] = with_violation(report, broken.get(index), pairs[index][1].policy)
     for index, source in copies:
         reports[index] = copy.copy(reports[source])
     return [r for r in reports if r is not None]

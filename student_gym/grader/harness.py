@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from student_gym import tagged_json
-from student_gym.grader import submission_types, wire
+from student_gym.grader import policy, submission_types, wire
 from student_gym.grader.capture import (
     CappedText,
     ForbiddenResult,
@@ -91,6 +91,10 @@ class Runner:
         self.load_answer: dict[str, Any] | None = None
         self.modules: dict[str, dict[str, Any]] = {}
         self.guard_results = False  # refuse submission-defined objects (judge requests)
+        # The assignment's policy (grader/policy.py): the program's builtins and compile.
+        self.runtime = policy.ProgramRuntime(job["policy"], lambda v: channel.send(
+            {"ev": "policy", **v})) if job.get("policy") else None
+        self.program_builtins = self.runtime.builtins if self.runtime else builtins
 
     # -- the job -----------------------------------------------------------------------------
 
@@ -99,7 +103,7 @@ class Runner:
         linecache.cache[self.filename] = (len(self.code), None, self.code.splitlines(True),
                                           self.filename)
         try:
-            self.compiled = compile(self.code, self.filename, "exec", dont_inherit=True)
+            self.compiled = self.compile_program(self.filename)
         except SyntaxError as exc:
             self.channel.send({"ev": "syntax", **error_fields(exc, self.student_files)})
             return
@@ -175,7 +179,7 @@ class Runner:
     def load(self, request: dict[str, Any]) -> dict[str, Any]:
         """Run the program once as a module; a top-level error is also a ``load`` event."""
         if self.load_answer is None:
-            namespace = {"__name__": "solution", "__builtins__": builtins,
+            namespace = {"__name__": "solution", "__builtins__": self.program_builtins,
                          "__file__": self.filename}
             random.seed(self.seed)
             result = self.guarded(lambda: exec(self.compiled, namespace))
@@ -264,7 +268,8 @@ class Runner:
         if filename not in self.student_files:
             return {"x": {"type": "FileNotFoundError", "base": "FileNotFoundError",
                           "text": f"[Errno 2] No such file or directory: {filename!r:.100}"}}
-        namespace = {"__name__": "__main__", "__builtins__": builtins, "__file__": filename}
+        namespace = {"__name__": "__main__", "__builtins__": self.program_builtins,
+                     "__file__": filename}
         compiled = self.compiled_as(filename)
         result = self.guarded(lambda: exec(compiled, namespace), stdin=stdin)
         answer = _flags(result)
@@ -284,6 +289,7 @@ class Runner:
         if name not in self.modules:
             module = types.ModuleType(name)
             module.__file__ = f"{name}.py"
+            module.__builtins__ = self.program_builtins  # type: ignore[attr-defined]
             namespace = vars(module)
             random.seed(self.seed)
             compiled = self.compiled_as(f"{name}.py")
@@ -298,6 +304,12 @@ class Runner:
         if filename == self.filename:
             return self.compiled
         linecache.cache[filename] = linecache.cache[self.filename]
+        return self.compile_program(filename)
+
+    def compile_program(self, filename: str) -> Any:
+        """Plain ``compile``, or the policy's (guarded execution) when the assignment has one."""
+        if self.runtime is not None:
+            return self.runtime.compile(self.code, filename)
         return compile(self.code, filename, "exec", dont_inherit=True)
 
     def read(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ STATUSES = (
     #               a submission-defined object returned as a result)
     "too_large",  # the code is over the size limit; nothing ran
     "test_error",  # every test is broken (its own code failed): the assignment's fault
+    "policy_violation",  # it breaks a rule of the assignment's policy (grader/policy.py)
 )
 TEST_STATUSES = ("passed", "failed", "test_error")  # a TestResult's own status
 

@@ -268,6 +268,10 @@ def prepare() -> None:
     """One-time setup before serving: autograder modules, known types, isolation."""
     for name in PRELOADED:
         importlib.import_module(name)
+    try:  # guarded execution needs RestrictedPython in the child, which cannot read site-packages
+        importlib.import_module("student_gym.grader.policy_check")
+    except ImportError:  # the `policy` extra is optional; policies then refuse to grade
+        pass
     sys.modules.setdefault("cs110", cs110)
     sys.modules["cs110.autograder"] = autograder
     sys.modules["autograder"] = autograder

@@ -9,8 +9,8 @@ the status. A malformed message is a verdict on that submission alone: it never 
 
 Status precedence, highest first (the first that applies wins)::
 
-    too_large > syntax_error > forbidden > memory_error > timeout > output_limit > crashed
-      > runtime_error > test_error > failed > passed
+    too_large > syntax_error > policy_violation > forbidden > memory_error > timeout
+      > output_limit > crashed > runtime_error > test_error > failed > passed
 
 ``runtime_error`` means the program raised at top level: while being loaded for call/check
 tests (no such test could run), or in every one of its IO/script runs. ``test_error`` means
@@ -39,12 +39,13 @@ from student_gym.assignments import (
     floats_close,
     normalize_output,
 )
-from student_gym.grader import wire
+from student_gym.grader import policy, wire
 from student_gym.grader.client import Outcome
 from student_gym.grader.report import GradeReport, TestResult
 
-PRECEDENCE = ("too_large", "syntax_error", "forbidden", "memory_error", "timeout",
-              "output_limit", "crashed", "runtime_error", "test_error", "failed", "passed")
+PRECEDENCE = ("too_large", "syntax_error", "policy_violation", "forbidden", "memory_error",
+              "timeout", "output_limit", "crashed", "runtime_error", "test_error", "failed",
+              "passed")
 _CPU_SIGNALS = {signal.SIGPROF, signal.SIGXCPU}
 _CPU_SLACK = 0.25  # seconds of CPU a child may use past its limit (set-up, the signal's delivery)
 _MAX_SHOWN = 400  # characters of expected/got/stdout kept in a report
@@ -76,6 +77,8 @@ def make_job(code: str, assignment: Assignment) -> dict[str, Any]:
     limits = asdict(assignment.limits)
     child = {"code": code, "files": sorted(set(files)), "seed": JOB_SEED, "limits": limits,
              "token": os.urandom(12).hex(), "requests": requests}
+    if assignment.policy:  # plain JSON; the child applies it (policy.ProgramRuntime)
+        child["policy"] = assignment.policy.to_dict()
     judge = None
     if judged:
         judge = {"tests": judged, "entry_point": assignment.entry_point, "seed": JOB_SEED,
@@ -332,6 +335,8 @@ def build_report(assignment: Assignment, outcome: Outcome) -> GradeReport:
     report = GradeReport(score=None if score is None else round(score, 6),
                          passed=sum(r.passed for r in counted), total=total, status=status,
                          tests=tuple(results), layers=layers, **error_fields)
+    report = policy.with_violation(report, policy.child_violation(messages, assignment.policy),
+                                   assignment.policy)  # a rule broken at run time
     return _with_runtime(report, outcome)
 
 

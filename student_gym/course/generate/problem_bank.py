@@ -45,6 +45,9 @@ class Problem:
     call_args: tuple[tuple[Any, ...], ...] = ()
     stdins: tuple[str, ...] = ()  # a stdin/stdout program when set
     limits: Limits = field(default_factory=lambda: Limits(cpu_seconds=1.0))
+    # What the assignment forbids, in the assignment JSON format (student_gym.grader.policy);
+    # every reference style and every generated submission must respect it (checked).
+    policy: dict[str, Any] | None = None
 
 
 def run_function(code: str, entry_point: str, args: tuple[Any, ...]) -> Any:
@@ -90,6 +93,11 @@ def build_assignment(problem: Problem) -> Assignment:
             tests.append(IOTest(name=name, stdin=stdin, expected_stdout=results[0], hidden=hidden))
         if any(repr(r) != repr(results[0]) for r in results):
             raise ValueError(f"problem {problem.id!r}: reference styles disagree on {name}")
+    policy = None
+    if problem.policy is not None:
+        from student_gym.grader.policy import Policy
+
+        policy = Policy.from_dict(problem.policy, where=f"problem {problem.id!r}: policy")
     return Assignment(
         id=problem.id,
         title=problem.title,
@@ -98,4 +106,5 @@ def build_assignment(problem: Problem) -> Assignment:
         entry_point=problem.entry_point,
         solution=problem.solutions[0],
         limits=problem.limits,
+        policy=policy,
     )

@@ -39,8 +39,12 @@ Example: `sum_evens([1, 2, 3, 4])` returns `6`.
 Write a function `count_vowels(text)` that returns how many vowels (a, e, i, o, u, in upper or
 lower case) the string `text` contains.
 
+Do not use the string method `count`.
+
 Example: `count_vowels("Hello World")` returns `3`.
 """,
+        policy={"methods": {"count": "Count the vowels yourself with a loop: the .count() "
+                                     "method is not allowed in this assignment."}},
         solutions=(
             "def count_vowels(text):\n    count = 0\n    for ch in text:\n"
             "        if ch.lower() in 'aeiou':\n            count += 1\n    return count\n",
@@ -76,6 +80,15 @@ using the built-in `max`. For an empty list, return `None`.
 
 Example: `largest([3, 9, 2])` returns `9`.
 """,
+        policy={
+            "builtins": {
+                "max": "Find the largest number yourself with a loop: max() is not allowed here.",
+                "sorted": "Do not sort the list: find the largest number with a loop "
+                          "(sorted() is not allowed here).",
+            },
+            "methods": {"sort": "Do not sort the list: find the largest number with a loop "
+                                "(.sort() is not allowed here)."},
+        },
         solutions=(
             "def largest(nums):\n    if len(nums) == 0:\n        return None\n"
             "    best = nums[0]\n    for x in nums:\n        if x > best:\n            best = x\n"
@@ -142,10 +155,12 @@ Example: `average([1, 2, 4])` returns `2.33`.
         entry_point="reverse_words",
         statement="""
 Write a function `reverse_words(sentence)` that returns the words of `sentence` in reverse
-order, separated by single spaces.
+order, separated by single spaces, without the built-in `reversed`.
 
 Example: `reverse_words("I like Python")` returns `"Python like I"`.
 """,
+        policy={"builtins": {"reversed": "Reverse the words yourself (a loop or a slice): "
+                                         "reversed() is not allowed in this assignment."}},
         solutions=(
             "def reverse_words(sentence):\n    words = sentence.split()\n    result = []\n"
             "    for i in range(len(words) - 1, -1, -1):\n        result.append(words[i])\n"
@@ -173,10 +188,14 @@ Example: `reverse_words("I like Python")` returns `"Python like I"`.
         entry_point="is_palindrome",
         statement="""
 Write a function `is_palindrome(text)` that returns `True` when `text` reads the same forwards
-and backwards, ignoring upper/lower case and spaces, and `False` otherwise.
+and backwards, ignoring upper/lower case and spaces, and `False` otherwise. Do not use the
+built-in `reversed` (a program that does still has its tests run, but loses the marks).
 
 Example: `is_palindrome("Never odd or even")` returns `True`.
 """,
+        policy={"builtins": {"reversed": "reversed() is not allowed in this assignment: "
+                                         "compare the characters yourself."},
+                "tests_run": True},
         solutions=(
             "def is_palindrome(text):\n    cleaned = text.replace(' ', '').lower()\n"
             "    return cleaned == cleaned[::-1]\n",
@@ -318,10 +337,14 @@ Example: `letter_grade(85)` returns `"B"`.
         entry_point="factorial",
         statement="""
 Write a function `factorial(n)` that returns n! = 1 * 2 * ... * n for an integer n >= 0
-(0! is 1).
+(0! is 1). Use a loop, not recursion, and import nothing (`math.factorial` does not count).
 
 Example: `factorial(5)` returns `120`.
 """,
+        policy={"constructs": {"recursion": "Compute the factorial with a loop: recursion is "
+                                            "not allowed in this assignment."},
+                "imports": {"allow": [], "message": "Do not import anything in this assignment: "
+                                                    "compute the factorial yourself."}},
         solutions=(
             "def factorial(n):\n    result = 1\n    for i in range(2, n + 1):\n"
             "        result *= i\n    return result\n",
