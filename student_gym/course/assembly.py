@@ -325,6 +325,11 @@ def assemble_course(
         "validation": options.validation, "test": 0.0 if "test" in splits.values() else options.test,
         "seed": options.seed,
     }
+    # What a dataset card needs to say about where the data came from (never the salt).
+    course.metadata["source"] = report.source.rsplit("/", 1)[-1]
+    course.metadata["student_ids"] = report.settings.get("student_ids", "")
+    if report.selection:
+        course.metadata["selection"] = report.selection
     report.splits = {s: len(course.split(s)) for s in ("train", "validation", "test")}
     report.grading = course.grading
     return course

@@ -24,6 +24,7 @@ Terms come from the course's semester and year.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -363,6 +364,7 @@ def import_falconcode(
     name: str | None = None,
     split_options: SplitOptions | None = None,
     selection: Selection | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[Course, ImportReport]:
     """Import FalconCode logs (a directory of the four tables, or one flat CSV).
 
@@ -376,6 +378,7 @@ def import_falconcode(
         encoding: the CSV files' encoding.
         name: the course name (default: the source's name).
         split_options: the split by students.
+        progress: called with the rows read so far, every few thousand rows.
         selection: a selection preset (e.g. ``Selection.preset("edm2026")``).
 
     Returns:
@@ -387,6 +390,7 @@ def import_falconcode(
     source = Path(source)
     check_encoding(encoding)
     report = ImportReport(format="falconcode", source=str(source))
+    report.on_rows = progress
     pseudonym = Pseudonymizer(salt, keep_ids=keep_ids)
     state = _FalconImport(report, pseudonym, keep_local_runs, types)
     if source.is_dir():

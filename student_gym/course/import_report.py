@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 MAX_EXAMPLES = 5  # examples kept per skip kind; the count is always complete
+PROGRESS_EVERY = 5000
 MAX_DISTINCT = 15  # beyond MAX_EXAMPLES, a row whose reason text is new is still kept, up to this
 _GRADING = {
     "regraded": "regraded (every problem has tests)",
@@ -62,9 +64,15 @@ class ImportReport:
     grading: str = ""
     splits: dict[str, int] = field(default_factory=dict)
     selection: list[dict[str, Any]] = field(default_factory=list)
+    # Called with the rows read so far every PROGRESS_EVERY rows (a progress bar); not stored.
+    on_rows: Callable[[int], None] | None = field(default=None, repr=False, compare=False)
+    _total_rows: int = field(default=0, repr=False, compare=False)
 
     def count_row(self, file: str) -> None:
         self.rows_read[file] = self.rows_read.get(file, 0) + 1
+        self._total_rows += 1
+        if self.on_rows is not None and self._total_rows % PROGRESS_EVERY == 0:
+            self.on_rows(self._total_rows)
 
     def skip(self, kind: str, file: str, row: int | str | None, reason: str) -> None:
         """Count one skipped row of ``kind``; keep it as an example while there are few.

@@ -74,10 +74,10 @@ def require_tests(course: Course, command: str) -> None:
     if course.has_tests:
         return
     raise NoTestsError(
-        f"{command}: course {course.name!r} has logged grades only (no problem has tests our "
-        "grader can run); tests go in an assignment-set JSON whose ids are the problem ids: "
-        "add them with `student-gym import native COURSE --assignments TESTS.json` "
-        "(docs/course.md, 'Adding tests later')"
+        f"course {course.name!r} has logged grades only (no problem has tests our grader can "
+        f"run), so {command} cannot run; tests go in an assignment-set JSON whose ids are the "
+        "problem ids: add them with `student-gym import native COURSE --assignments "
+        "TESTS.json` (docs/course.md, 'Adding tests later')"
     )
 
 
@@ -240,12 +240,13 @@ class Course:
     def gradable_only(self) -> Course:
         """This course restricted to the trajectories our grader can regrade."""
         kept = [t for t in self.trajectories if self.gradable(t)]
+        left_out = len(self.trajectories) - len(kept)
         return Course(
             name=self.name,
             assignments=dict(self.assignments),
             trajectories=kept,
             splits=dict(self.splits),
-            metadata=dict(self.metadata),
+            metadata={**self.metadata, "logged_trajectories_left_out": left_out},
             problems={},
             student_splits=dict(self.student_splits),
         )

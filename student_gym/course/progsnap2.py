@@ -20,6 +20,7 @@ Files are streamed, so tables of millions of rows import in bounded memory per r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from student_gym.assignments import Assignment
@@ -178,6 +179,7 @@ def import_progsnap2(
     score_column: str | None = None,
     split_options: SplitOptions | None = None,
     selection: Selection | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[Course, ImportReport]:
     """Import a ProgSnap2 dataset directory.
 
@@ -194,6 +196,7 @@ def import_progsnap2(
         language: the code's language, overriding ``ToolInstances``.
         score_column: the column holding the logged grade (default ``Score``, else ``Correct``).
         split_options: the split by students.
+        progress: called with the rows read so far, every few thousand rows.
         selection: a selection preset.
 
     Raises:
@@ -205,6 +208,7 @@ def import_progsnap2(
     check_encoding(encoding)
     assignments = assignments or {}
     report = ImportReport(format="progsnap2", source=str(folder))
+    report.on_rows = progress
     pseudonym = Pseudonymizer(salt, keep_ids=keep_ids)
     meta = _metadata(folder, report, encoding)
     states = CodeStates(folder, meta.get("CodeStateRepresentation", ""), report, encoding)

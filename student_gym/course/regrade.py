@@ -100,6 +100,27 @@ class RegradeResult:
 GradeMany = Callable[[Iterable[tuple[str, Assignment]]], list[GradeReport]]
 
 
+def grade_in_chunks(
+    pairs: list[tuple[str, Assignment]],
+    grade_many: GradeMany | None,
+    workers: int | None,
+    progress: Callable[[int], None] | None,
+) -> list[GradeReport]:
+    """Grade ``pairs`` in batches of CHUNK, calling ``progress(done)`` after each."""
+    if grade_many is None:
+        from student_gym.grader import grade_many as real_grade_many
+
+        def grade_many(batch: Iterable[tuple[str, Assignment]]) -> list[GradeReport]:
+            return real_grade_many(batch, workers=workers)
+
+    graded: list[GradeReport] = []
+    for at in range(0, len(pairs), CHUNK):
+        graded.extend(grade_many(pairs[at : at + CHUNK]))
+        if progress is not None:
+            progress(min(at + CHUNK, len(pairs)))
+    return graded
+
+
 def compare_mode(course: Course, compare: str = "auto") -> str:
     """The comparison a regrade uses: pass/fail when every logged score is 0 or 1 (auto)."""
     if compare not in COMPARE_MODES:
@@ -153,11 +174,6 @@ def regrade(
     if not tolerance >= 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
     mode = compare_mode(course, compare)
-    if grade_many is None:
-        from student_gym.grader import grade_many as real_grade_many
-
-        def grade_many(pairs: Iterable[tuple[str, Assignment]]) -> list[GradeReport]:
-            return real_grade_many(pairs, workers=workers)
 
     pairs = [
         (s.code, course.assignments[t.assignment])
@@ -165,12 +181,7 @@ def regrade(
         if course.gradable(t)
         for s in t.submissions
     ]
-    graded: list[GradeReport] = []
-    for at in range(0, len(pairs), CHUNK):
-        graded.extend(grade_many(pairs[at : at + CHUNK]))
-        if progress is not None:
-            progress(min(at + CHUNK, len(pairs)))
-    reports = iter(graded)
+    reports = iter(grade_in_chunks(pairs, grade_many, workers, progress))
     result = RegradeResult(course=course, tolerance=tolerance, compare=mode)
     trajectories: list[Trajectory] = []
     for t in course.trajectories:
@@ -213,6 +224,42 @@ def regrade(
         trajectories.append(replace(t, submissions=tuple(subs)))
     result.course = replace(course, trajectories=trajectories, metadata=dict(course.metadata))
     return result
+
+
+def missing_reports(course: Course) -> int:
+    """Gradable submissions that have no stored grader report."""
+    return sum(
+        1 for t in course.trajectories if course.gradable(t)
+        for s in t.submissions if s.report is None
+    )
+
+
+def fill_reports(
+    course: Course,
+    *,
+    workers: int | None = None,
+    grade_many: GradeMany | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Course:
+    """``course`` with a report on every gradable submission (only the missing ones graded)."""
+
+    todo = [
+        (i, j) for i, t in enumerate(course.trajectories) if course.gradable(t)
+        for j, s in enumerate(t.submissions) if s.report is None
+    ]
+    pairs = [
+        (course.trajectories[i].submissions[j].code,
+         course.assignments[course.trajectories[i].assignment]) for i, j in todo
+    ]
+    graded = grade_in_chunks(pairs, grade_many, workers, progress)
+    trajectories = list(course.trajectories)
+    subs_of: dict[int, list] = {}
+    for (i, j), report in zip(todo, graded, strict=True):
+        subs = subs_of.setdefault(i, list(trajectories[i].submissions))
+        subs[j] = replace(subs[j], report=replace(report, runtime=0.0))
+    for i, subs in subs_of.items():
+        trajectories[i] = replace(trajectories[i], submissions=tuple(subs))
+    return replace(course, trajectories=trajectories, metadata=dict(course.metadata))
 
 
 def drop_mismatched(result: RegradeResult) -> Course:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +250,7 @@ def import_table(
     tests_dir: str | Path | None = None,
     split_options: SplitOptions | None = None,
     selection: Selection | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[Course, ImportReport]:
     """Import a table of submissions (a .csv/.parquet/.jsonl file or a pandas DataFrame).
 
@@ -267,6 +268,7 @@ def import_table(
         max_score: divide numeric scores by this (e.g. 100).
         tests_dir: where test file paths are relative to (default: the table's folder).
         split_options: the split by students.
+        progress: called with the rows read so far, every few thousand rows.
         selection: a selection preset.
 
     Raises:
@@ -285,6 +287,7 @@ def import_table(
     file = Path(source).name if is_file else "DataFrame"
     base = Path(tests_dir) if tests_dir else (Path(source).parent if is_file else Path.cwd())
     report = ImportReport(format="table", source=str(source) if is_file else "DataFrame")
+    report.on_rows = progress
     pseudonym = Pseudonymizer(salt, keep_ids=keep_ids)
     col = dict(columns)
     tests = _Tests(base, file, col.get("tests", "tests"))
