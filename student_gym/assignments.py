@@ -252,8 +252,16 @@ class Assignment:
         if "limits" in data:
             known = {f.name for f in fields(Limits)}
             raw = data["limits"]
-            if not isinstance(raw, Mapping) or set(raw) - known:
+            if not isinstance(raw, Mapping):
+                raise AssignmentError(f"{here}: field 'limits' must be an object, got {type(raw).__name__}")
+            if set(raw) - known:
                 raise AssignmentError(f"{here}: field 'limits' has unknown keys {sorted(set(raw) - known)}")
+            for key, value in raw.items():
+                whole = isinstance(getattr(limits, key), int)  # counts and sizes are integers
+                kind = (int,) if whole else (int, float)
+                if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+                    what = "a positive integer" if whole else "a positive number"
+                    raise AssignmentError(f"{here}: field 'limits.{key}' must be {what}, got {value!r}")
             limits = replace(limits, **raw)
         try:
             return cls(

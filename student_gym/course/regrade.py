@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from student_gym.assignments import Assignment
-from student_gym.course.model import Course, Trajectory, require_tests
+from student_gym.course.model import PYTHON, Course, Trajectory, require_tests
 from student_gym.grader.report import GradeReport
 
 DEFAULT_TOLERANCE = 1e-5  # scores are fractions; the grader rounds them to 6 decimals
@@ -186,7 +186,7 @@ def regrade(
     trajectories: list[Trajectory] = []
     for t in course.trajectories:
         if not course.gradable(t):
-            why = "no tests" if t.assignment not in course.assignments else f"{t.language} code"
+            why = f"{t.language} code" if t.language != PYTHON else "no tests"
             result.not_regraded[why] += len(t.submissions)
             trajectories.append(t)
             continue
