@@ -40,7 +40,6 @@ COLUMNS = ("student=Student,problem=Assignment,function=Function,code=Code,tests
            "score=Passed,language=Language,timestamp=Submitted")
 COLUMN_MAP = dict(item.split("=") for item in COLUMNS.split(","))
 
-pytestmark = pytest.mark.xdist_group("own_logs")
 
 
 @pytest.fixture(autouse=True)

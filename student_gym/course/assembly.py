@@ -210,6 +210,9 @@ def _before(
 
 
 def _trajectory_language(items: list[RawSubmission], report: ImportReport) -> str:
+    first = items[0].language
+    if all(r.language == first for r in items):
+        return first
     languages = Counter(r.language for r in items)
     if len(languages) > 1:
         report.note("trajectories mixing languages (the most common kept)")

@@ -121,7 +121,10 @@ def _rows(
                 f"{len(fields)} fields where the header has {len(header)}",
             )
             continue
-        bad = [h for h, v in zip(header, fields, strict=True) if _has_bad_bytes(v)]
+        # One search over the whole row; only a row with bad bytes is searched field by field.
+        bad = _has_bad_bytes("".join(fields)) and [
+            h for h, v in zip(header, fields, strict=True) if _has_bad_bytes(v)
+        ]
         if bad:
             report.skip(
                 "bad encoding",

@@ -274,11 +274,10 @@ def import_progsnap2(
             continue
         if score is None:
             report.note("kept without a logged score")
-        lang = language or language_from_tools(r.get("ToolInstances", "")) or PYTHON
-        if language is None and r.get("ToolInstances", "").strip() and lang == PYTHON and (
-            language_from_tools(r["ToolInstances"]) is None
-        ):
-            report.note("ToolInstances names no language (python assumed)")
+        named = language or language_from_tools(r.get("ToolInstances", ""))
+        if named is None:
+            report.note("no language in ToolInstances (python assumed)")
+        lang = named or PYTHON
         if (why := language_disagreement(code, lang)) is not None:
             report.warn("code disagrees with its language", main, row, why)
         rows.append(
