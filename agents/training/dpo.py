@@ -17,7 +17,6 @@ from agents.training.runs import (
     fit_and_save,
     prompt_budget,
     run_record,
-    select_by_validation,
     validation_rows,
 )
 
@@ -36,11 +35,8 @@ def build_dpo_trainer(script_args, training_args, model_args, train_dataset=None
     if train_dataset is None:
         budget = prompt_budget(script_args, training_args.max_length, COMPLETION_RESERVE)
         train_dataset, _ = build_rows("dpo", script_args, tokenizer, budget, training_args.seed)
-    eval_dataset = validation_rows(
-        "dpo", script_args, tokenizer,
-        prompt_budget(script_args, training_args.max_length, COMPLETION_RESERVE), training_args.seed,
-    )
-    select_by_validation(training_args, eval_dataset)
+    # Checkpoints are selected by validation loss when the course has validation students.
+    eval_dataset = validation_rows("dpo", script_args, training_args, tokenizer, COMPLETION_RESERVE)
     keep = ("prompt", "chosen", "rejected", "chat_template_kwargs")
     peft_config = get_peft_config(model_args)
     trainer = DPOTrainer(

@@ -94,8 +94,20 @@ def build_rows(kind: str, script_args, tokenizer, max_prompt_tokens: int | None,
     return template_kwargs_column(dataset, script_args.enable_thinking), stats
 
 
-def validation_rows(kind: str, script_args, tokenizer, max_prompt_tokens: int | None, seed: int):
-    """The validation split's rows for checkpoint selection, or None when there are none."""
+def validation_rows(kind: str, script_args, training_args, tokenizer, reserve: int):
+    """The validation split's rows, with checkpoint selection by their loss switched on.
+
+    Returns None (and changes nothing) when the course has no validation rows.
+    """
+    dataset = _validation_dataset(kind, script_args, tokenizer,
+                                  prompt_budget(script_args, training_args.max_length, reserve),
+                                  training_args.seed)
+    select_by_validation(training_args, dataset)
+    return dataset
+
+
+def _validation_dataset(kind: str, script_args, tokenizer, max_prompt_tokens: int | None,
+                        seed: int):
     split = script_args.validation_split
     if not split:
         return None

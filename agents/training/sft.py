@@ -15,7 +15,6 @@ from agents.training.runs import (
     fit_and_save,
     prompt_budget,
     run_record,
-    select_by_validation,
     validation_rows,
 )
 
@@ -38,11 +37,8 @@ def build_sft_trainer(script_args, training_args, model_args, train_dataset=None
     if train_dataset is None:
         budget = prompt_budget(script_args, training_args.max_length, COMPLETION_RESERVE)
         train_dataset, _ = build_rows("sft", script_args, tokenizer, budget, training_args.seed)
-    eval_dataset = validation_rows(
-        "sft", script_args, tokenizer,
-        prompt_budget(script_args, training_args.max_length, COMPLETION_RESERVE), training_args.seed,
-    )
-    select_by_validation(training_args, eval_dataset)
+    # Checkpoints are selected by validation loss when the course has validation students.
+    eval_dataset = validation_rows("sft", script_args, training_args, tokenizer, COMPLETION_RESERVE)
     trainer = SFTTrainer(
         model=model,
         args=training_args,

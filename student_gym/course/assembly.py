@@ -39,7 +39,7 @@ _FORMATS = (
 _SEASONS = {"winter": 0, "spring": 1, "summer": 2, "fall": 3, "autumn": 3}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # millions of them in a large import
 class RawSubmission:
     """One kept log row, before grouping."""
 
@@ -58,7 +58,7 @@ class RawSubmission:
     row: int | None = None  # source row, for selection examples
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # millions of them in a large import
 class RawEvent:
     """One kept tutor event (hint, intervention), before it is placed on its trajectory."""
 

@@ -27,7 +27,7 @@ SPLITS = ("train", "validation", "test")
 PYTHON = "python"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # millions of them in a large import
 class Submission:
     """One logged program.
 
@@ -100,7 +100,7 @@ def logged_pass(sub: Submission) -> bool:
     return sub.logged_score is not None and sub.logged_score >= 1 - 1e-9
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # millions of them in a large import
 class TutorEvent:
     """Something the learning environment did besides grading: a hint, an intervention.
 
@@ -117,7 +117,7 @@ class TutorEvent:
     text: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # millions of them in a large import
 class Trajectory:
     """One student's ordered submissions to one assignment within one term."""
 
