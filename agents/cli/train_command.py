@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:  # NoTestsError, or an unreadable course
             print(f"student-gym train dapo: {exc}", file=sys.stderr)
             return 2
-        trainers = {"sft": "train_sft", "dpo": "train_dpo", "dapo": "train_dapo"}
+    trainers = {"sft": "train_sft", "dpo": "train_dpo", "dapo": "train_dapo"}
     module = importlib.import_module(f"agents.training.{args.method}")
     try:
         out = getattr(module, trainers[args.method])(script_args, training_args, model_args)
