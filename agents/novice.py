@@ -172,6 +172,25 @@ class NoviceAgent:
         self.variants = max(1, variants)
         self._by_statement = {statement_text(a): a for a in course.assignments.values()}
         self._parser = ReplyParser()
+        # Without a reference solution the baseline can only resubmit: say so wherever its
+        # numbers go (the CLI prints it; results carry it in their provenance).
+        self.without_solution = sorted(
+            aid for aid, a in course.assignments.items() if not a.solution
+        )
+
+    def warning(self) -> str | None:
+        """A line for users when some assignments have no reference solution, else None."""
+        if not self.without_solution:
+            return None
+        n = len(self.without_solution)
+        return (
+            f"novice baseline: {n} assignment(s) have no reference solution "
+            f"({', '.join(self.without_solution[:5])}{', ...' if n > 5 else ''}); on them it "
+            "only resubmits the last program, so its numbers there are not a baseline"
+        )
+
+    def provenance(self) -> dict[str, object]:
+        return {"assignments_without_solution": self.without_solution}
 
     def plans(self, solution: str, assignment_id: str) -> list[Plan]:
         return [_plan(solution, f"{self.seed}/{assignment_id}/{v}") for v in range(self.variants)]

@@ -51,6 +51,18 @@ def resolve_course(course: Course | str | os.PathLike[str] | None) -> Course:
     return load_course(course)
 
 
+def gradable_course(course: Course, command: str) -> Course:
+    """The part of ``course`` the grader can run (problems with tests, Python code).
+
+    Raises:
+        NoTestsError: (a ValueError) the course has logged grades only; says where tests go.
+    """
+    from student_gym.course.model import require_tests
+
+    require_tests(course, command)
+    return course if course.grading == "regraded" else course.gradable_only()
+
+
 def report_info(report: GradeReport) -> dict[str, Any]:
     """The report as it goes into ``info["grade"]``: no runtime, and no None-valued fields.
 
@@ -140,7 +152,7 @@ class StudentProgrammingEnv(gym.Env[tuple, str]):
             raise ValueError(f"StudentProgrammingEnv: mode must be one of {MODES}, got {mode!r}")
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"StudentProgrammingEnv: unsupported render_mode {render_mode!r}")
-        self.course = resolve_course(course)
+        self.course = gradable_course(resolve_course(course), "StudentProgramming-v0")
         self.split = split
         self.mode = mode
         self.score_source = score_source

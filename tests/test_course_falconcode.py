@@ -31,7 +31,6 @@ def test_tables_import_counts_every_skip():
         "empty code": 1,
         "local run (score -1)": 1,
         "malformed CSV row": 1,
-        "no tests for assignment": 1,
         "unknown code hash": 2,
         "unknown course id": 1,
         "unknown problem id": 1,
@@ -39,7 +38,13 @@ def test_tables_import_counts_every_skip():
     # every data row of runs.csv is either kept or counted as skipped
     run_skips = sum(1 for exs in report.examples.values() for e in exs if e["file"] == "runs.csv")
     assert report.submissions_kept + run_skips == report.rows_read["runs.csv"]
-    assert report.submissions_kept == sum(len(t) for t in course.trajectories) == 12
+    assert report.submissions_kept == sum(len(t) for t in course.trajectories) == 13
+    # the problem without a test script is kept with its logged grade, not dropped
+    notests = course.trajectory("2021-spring/bob/lab3_notests")
+    assert notests.submissions[0].logged_score == 0.0
+    assert "lab3_notests" in course.problems and "lab3_notests" not in course.assignments
+    assert course.grade_source(notests) == "logged" and course.grading == "mixed"
+    assert report.problems_without_tests == 1
     ex = report.examples["unknown problem id"][0]
     assert ex == {"file": "runs.csv", "row": 11, "reason": "problem 'lab9_unknown' of course '1'"}
     assert report.notes["duplicate timestamps (ordered by source order)"] == 1
@@ -91,11 +96,10 @@ def test_flat_export_import():
         "bad encoding": 1,
         "local run (score -1)": 1,
         "empty code": 1,
-        "no tests for assignment": 1,
         "bad score": 1,
     }
     assert report.rows_read == {"falconcode_export.csv": 12}
-    assert report.submissions_kept == 7
+    assert report.submissions_kept == 8  # 7 graded by scripts + 1 of a problem without one
     assert course.splits == {"2021-spring": "train", "2022-spring": "test"}
     bob = course.trajectory("2021-spring/bob/lab1_add")
     assert [s.logged_score for s in bob.submissions] == [0.0, 1.0]
@@ -137,6 +141,7 @@ def test_test_terms_choose_the_split():
 
 def test_problem_types_can_be_selected():
     course, report = import_falconcode(TABLES, keep_ids=True, types=["skill"])
-    assert course.trajectories == []
     assert report.skips["problem type not selected"] == 15  # every run of a lab problem
-    assert report.skips["no tests for assignment"] == 1  # the one skill problem has no script
+    # the one skill problem has no script: kept, with logged grades only
+    assert [t.assignment for t in course.trajectories] == ["lab3_notests"]
+    assert course.assignments == {} and course.grading == "logged"

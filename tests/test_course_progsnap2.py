@@ -25,16 +25,18 @@ def test_table_import_keeps_submit_and_run_events_in_order():
         "bad Order": 1,
         "bad score": 1,
         "empty code": 1,
-        "no tests for assignment": 1,
         "unknown code state": 1,
     }
-    assert report.examples["no tests for assignment"][0] == {
+    assert report.examples["bad score"][0] == {
         "file": "MainTable.csv",
-        "row": 12,
-        "reason": "no tests for assignment 99",
+        "row": 16,
+        "reason": "column 'Score' '7' is not in 0..1 or a pass/fail word",
     }
     assert report.notes["other events ignored (Compile)"] == 1
-    assert report.submissions_kept == 10
+    assert report.submissions_kept == 11  # problem 99 has no tests: kept with its logged grade
+    assert course.trajectory("F19/u2/99").submissions[0].logged_score == 1.0
+    assert course.grade_source(course.trajectory("F19/u2/99")) == "logged"
+    assert report.settings["ordering"] == "ServerTimestamp, then Order"
     u1 = course.trajectory("F19/u1/12")
     # Run.Program then Submit of c1, then the two same-timestamp submits by Order (c2 before c5)
     assert [s.logged_score for s in u1.submissions] == [None, 0.25, 1.0, 1.0]
@@ -52,12 +54,12 @@ def test_directory_representation_gives_the_same_course():
     assert by_dir.assignments == by_table.assignments
 
 
-def test_without_assignments_everything_is_skipped_with_a_reason():
+def test_without_assignments_everything_is_kept_with_logged_grades():
     course, report = import_progsnap2(TABLE, keep_ids=True)
-    assert course.trajectories == []
-    assert report.skips["no tests for assignment"] == 15  # every Submit/Run.Program row
-    reasons = {e["reason"] for e in report.examples["no tests for assignment"]}
-    assert reasons >= {"no tests for assignment 12", "no tests for assignment 13"}
+    assert report.submissions_kept == 11 and course.assignments == {}
+    assert sorted(course.problems) == ["12", "13", "99"]
+    assert course.grading == "logged" and report.grading == "logged"
+    assert not course.has_tests
 
 
 def test_pseudonymised_by_default():

@@ -29,8 +29,11 @@ def test_regrade_reports_agreement_per_assignment_and_stores_reports():
     # carol's first program subtracts, yet the log says 100: the one mismatch
     assert result.mismatched_trajectories == ["2022-spring/carol/lab1_add"]
     assert result.examples[0]["logged"] == 1.0 and result.examples[0]["regraded"] == 0.0
-    subs = list(result.course.submissions())
-    assert all(s.report is not None for s in subs)
+    graded = [t for t in result.course.trajectories if result.course.gradable(t)]
+    assert all(s.report is not None for t in graded for s in t.submissions)
+    # the problem without a test script keeps its logged grade and is counted, not graded
+    assert result.not_regraded == {"no tests": 1}
+    assert result.compare == "score"  # FalconCode logs part points
     syntax = result.course.trajectory("2021-spring/bob/lab1_add").submissions[0]
     assert syntax.report.status == "syntax_error" and syntax.score("regraded") == 0.0
     assert all(s.report is None for s in course.submissions())  # the input is left alone
@@ -44,19 +47,22 @@ def test_import_and_regrade_commands(tmp_path, capsys):
     out = tmp_path / "falcon"
     assert main(["import", "falconcode", str(TABLES), "--out", str(out), "--keep-ids"]) == 0
     report = json.loads((out / "import_report.json").read_text())
-    assert report["submissions_kept"] == 12 and report["skipped"] == 10
+    assert report["submissions_kept"] == 13 and report["skipped"] == 9
     assert "unknown problem id" in capsys.readouterr().out
     agreeing = tmp_path / "agreeing.jsonl"
     assert main(["regrade", str(out), "--drop-mismatched", "--out", str(agreeing)]) == 0
     filtered = load_course(agreeing)
-    assert len(filtered.trajectories) == 4
-    assert all(s.report is not None for s in filtered.submissions())
+    assert len(filtered.trajectories) == 5  # 4 agreeing + 1 never compared (no tests)
+    assert all(s.report is not None for t in filtered.trajectories if filtered.gradable(t)
+               for s in t.submissions)
     summary = json.loads((tmp_path / "regrade_report.json").read_text())
     assert summary["compared"] == 12 and summary["agree"] == 11
     assert summary["per_assignment"]["lab1_add"]["mismatched"] == 1
     # in place: the reports are stored in the imported course itself
     assert main(["regrade", str(out), "--fail-under", "1.0"]) == 1
-    assert all(s.report is not None for s in load_course(out).submissions())
+    regraded = load_course(out)
+    assert all(s.report is not None for t in regraded.trajectories if regraded.gradable(t)
+               for s in t.submissions)
 
 
 def test_import_command_reports_bad_sources(tmp_path, capsys):

@@ -41,16 +41,23 @@ def test_serialize_para_to_arrow(tmp_path: Path, capsys: pytest.CaptureFixture[s
     out = tmp_path / "out"
     assert main(["serialize", str(path), "--format", "para", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "sft" in printed and "6 rows" in printed
-    sft = datasets.load_from_disk(str(out / "sft"))
-    dpo = datasets.load_from_disk(str(out / "dpo"))
-    dapo = datasets.load_from_disk(str(out / "dapo"))
+    assert "sft  rows: train 6, validation 0, test 0" in printed
+    sft_dict = datasets.load_from_disk(str(out / "sft"))
+    assert sorted(sft_dict) == ["test", "train", "validation"]  # one DatasetDict per kind
+    sft = sft_dict["train"]
+    dpo = datasets.load_from_disk(str(out / "dpo"))["train"]
+    dapo = datasets.load_from_disk(str(out / "dapo"))["train"]
     # 4 effective submissions per trajectory: 3 SFT rows, t=1,2 DPO pairs, 3 DAPO prompts each.
     assert (len(sft), len(dpo), len(dapo)) == (6, 4, 6)
     assert sft[0]["completion"][0]["content"] == format_program(PROGRAMS[1][0])
     assert sft[0]["prompt"][3]["content"] == NEUTRAL_FEEDBACK
     report = json.loads((out / "serialize_report.json").read_text())
-    assert report["datasets"]["dpo"]["rows"] == 4 and report["format"] == "para"
+    assert report["datasets"]["dpo"]["train"]["rows"] == 4 and report["format"] == "para"
+    card = (out / "README.md").read_text()
+    assert "license: unknown" in card and "| sft | train | 6 | 2 |" in card
+    assert (out / "sft" / "README.md").read_text() == card
+    header = (out / "submissions.csv").read_text().splitlines()[0]
+    assert "regraded_status" in header and "grade_source" in header
 
 
 def test_serialize_jsonl(tmp_path: Path) -> None:
@@ -58,7 +65,7 @@ def test_serialize_jsonl(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["serialize", str(path), "--format", "para", "--out", str(out), "--jsonl",
                  "--include-first"]) == 0
-    rows = [json.loads(line) for line in (out / "sft.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (out / "sft" / "train.jsonl").read_text().splitlines()]
     assert len(rows) == 8 and rows[0]["step"] == 0 and len(rows[0]["prompt"]) == 2
 
 
@@ -68,3 +75,6 @@ def test_serialize_reports_bad_course_and_split(tmp_path: Path, capsys: pytest.C
     path = write_course(tmp_path)
     assert main(["serialize", str(path), "--split", "S99", "--out", str(tmp_path / "o")]) == 2
     assert "no split or term 'S99'" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert main(["serialize", str(path), "--out", str(tmp_path / "file")]) == 2
+    assert "is an existing file" in capsys.readouterr().err

@@ -138,7 +138,7 @@ def test_bad_options_and_bad_course_split_are_clear_errors():
     with pytest.raises(KeyError, match="no assignment"):
         env.reset(options={"assignment": "nope"})
     with pytest.raises(KeyError, match="no split or term"):
-        StudentProgrammingEnv(course=tiny_course(), split="validation")
+        StudentProgrammingEnv(course=tiny_course(), split="2099-fall")
 
 
 def test_step_many_matches_step_one_by_one():

@@ -136,6 +136,43 @@ def test_sft_trains_lora_resumes_and_loads_into_the_learner(tiny: Path, tmp_path
     assert replies[0] == replies[1] == replies[2] == agent.act([observation()])[0]
 
 
+def test_sft_keeps_the_checkpoint_of_lowest_validation_loss(tiny: Path, tmp_path: Path, course) -> None:
+    from dataclasses import replace
+
+    from agents.training.runs import fit_and_save
+    from agents.training.sft import build_sft_trainer
+
+    held_out = replace(course, student_splits={"s1": "validation"})  # s1's rows are validation
+    script, training, model_args = args("sft", tiny, tmp_path / "sft", held_out, "--max_length", "512",
+                                        "--save_total_limit", "3")
+    trainer, record = build_sft_trainer(script, training, model_args)
+    assert trainer.args.load_best_model_at_end and trainer.args.metric_for_best_model == "eval_loss"
+    assert len(trainer.eval_dataset) == 2  # s1: 3 effective submissions -> 2 SFT rows
+    out = fit_and_save(trainer, training, record)
+    saved = json.loads((out / "student_gym_run.json").read_text())
+    evals = [r["eval_loss"] for r in saved["log_history"] if "eval_loss" in r]
+    assert len(evals) == 2 and saved["best_validation_loss"] == min(evals)
+    assert saved["best_model_checkpoint"].endswith(f"checkpoint-{1 + evals.index(min(evals))}")
+
+
+def test_dapo_refuses_a_course_without_tests(tmp_path: Path, course) -> None:
+    from agents.cli import main
+    from student_gym.course.native import save_course
+
+    logged = replace_course(course)
+    path = save_course(logged, tmp_path / "logged.jsonl")
+    assert main(["train", "dapo", "--model_name_or_path", "none", "--course", str(path)]) == 2
+
+
+def replace_course(course: Course) -> Course:
+    """The toy course with its tests removed: logged grades only."""
+    from student_gym.course.model import Problem
+
+    return Course(name="logged", assignments={}, trajectories=list(course.trajectories),
+                  splits=dict(course.splits),
+                  problems={"double": Problem(id="double", statement=ASSIGNMENT.statement)})
+
+
 def test_dpo_starts_from_the_merged_sft_adapter(tiny: Path, tmp_path: Path, course) -> None:
     from agents.training.dpo import train_dpo
     from agents.training.sft import train_sft

@@ -10,6 +10,9 @@ Examples::
 
 Each agent's run goes to ``OUT/<agent>/`` (episodes.jsonl, run.json, results.json); running the
 same command again resumes it. The comparison table is printed and ``OUT/per_step.png`` drawn.
+A course with logged grades only is refused (evaluation replays need tests); a course with
+tests for some problems is evaluated on those, and the results' provenance says how many
+trajectories were left out. Exit status 2, with one line, for any bad option or course.
 """
 
 from __future__ import annotations
@@ -104,6 +107,8 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
 def build_agent(spec: str, course: Any, args: argparse.Namespace) -> Any:
     """An agent from its CLI spec (lazy imports: torch only for lm:)."""
     kind, _, arg = spec.partition(":")
+    if kind == "lm" and arg and _looks_like_path(arg) and not Path(arg).exists():
+        raise ValueError(f"--agent {spec!r}: no model directory {arg}")
     if kind == "replay" and not arg:
         from agents.replay import ReplayAgent
 
@@ -148,6 +153,40 @@ def build_agent(spec: str, course: Any, args: argparse.Namespace) -> Any:
     return agent
 
 
+def _looks_like_path(arg: str) -> bool:
+    """A local path rather than a hub name (``org/model``)."""
+    return arg.startswith(("/", ".", "~")) or arg.count("/") > 1
+
+
+def _check_options(args: argparse.Namespace) -> str | None:
+    """The first bad numeric option, as a message, or None."""
+    checks = [
+        ("--steps", args.steps, 1), ("--limit", args.limit, 1),
+        ("--batch-size", args.batch_size, 1), ("--bootstrap", args.bootstrap, 0),
+        ("--fewshot", args.fewshot, 0), ("--concurrency", args.concurrency, 1),
+        ("--max-new-tokens", args.max_new_tokens, 1),
+        ("--max-prompt-tokens", args.max_prompt_tokens, 1),
+    ]
+    for flag, value, lowest in checks:
+        if value is not None and value < lowest:
+            return f"{flag} {value}: must be >= {lowest}"
+    return None
+
+
+def _warn_mixed_courses(runs: list[Any], err: Any) -> None:
+    """Say so when the compared runs were made on different courses or splits."""
+    seen: dict[tuple[Any, Any], list[str]] = {}
+    for r in runs:
+        course = (r.provenance or {}).get("course", {})
+        split = (r.provenance or {}).get("settings", {}).get("split")
+        seen.setdefault((course.get("sha256"), split), []).append(
+            f"{r.agent} ({course.get('name')}, {split})")
+    if len(seen) > 1:
+        groups = "; ".join(", ".join(names) for names in seen.values())
+        err.print(f"[yellow]evaluate: the compared runs use different courses or splits, so "
+                  f"their numbers are not comparable: {groups}[/yellow]")
+
+
 def run_dir_name(label: str) -> str:
     """A directory name for an agent label (``api:gpt-5-mini`` -> ``api_gpt-5-mini``)."""
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", label).strip("_") or "agent"
@@ -162,45 +201,69 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console()
     err = Console(stderr=True)
-    if not args.agent and not args.compare:
-        err.print("[red]evaluate: give at least one --agent or --compare RESULTS[/red]")
+
+    def fail(message: object) -> int:
+        print(f"evaluate: {message}", file=sys.stderr)  # one plain line, whatever the terminal
         return 2
+
+    if not args.agent and not args.compare:
+        return fail("give at least one --agent or --compare RESULTS")
+    if (problem := _check_options(args)) is not None:
+        return fail(problem)
     runs: list[Results] = []
     for path in args.compare:
         try:
             runs.append(Results.load(path))
         except (OSError, ValueError) as exc:
-            err.print(f"[red]evaluate: --compare {path}: {exc}[/red]")
-            return 2
+            return fail(f"--compare {path}: {exc}")
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        return fail(f"--out {out} is an existing file; give a directory")
     if args.agent:
-        from student_gym.env import resolve_course
+        from student_gym.course.native import CourseFormatError
+        from student_gym.env import gradable_course, resolve_course
 
-        course = resolve_course(None if args.course == "bundled" else args.course)
+        try:
+            full = resolve_course(None if args.course == "bundled" else args.course)
+            course = gradable_course(full, "evaluate")
+            if not course.split(args.split):
+                return fail(f"course {course.name!r} has no trajectories with tests in split "
+                            f"{args.split!r}")
+        except (CourseFormatError, ValueError) as exc:  # NoTestsError is a ValueError
+            return fail(exc)
+        except KeyError as exc:
+            return fail(exc.args[0])
+        if left_out := len(full.trajectories) - len(course.trajectories):
+            err.print(f"[yellow]evaluate: {left_out} trajectories have no tests (logged grades) "
+                      "and are left out[/yellow]")
         for spec in args.agent:
             try:
                 agent = build_agent(spec, course, args)
-            except (ValueError, PermissionError) as exc:
-                err.print(f"[red]evaluate: {exc}[/red]")
-                return 2
+            except (ValueError, PermissionError, OSError, ImportError) as exc:
+                return fail(exc)
+            if callable(getattr(agent, "warning", None)) and (note := agent.warning()):
+                err.print(f"[yellow]{note}[/yellow]")
             label = str(getattr(agent, "name", spec))
-            results = evaluate(
-                agent,
-                course,
-                split=args.split,
-                steps=args.steps,
-                limit=args.limit,
-                feedback_level=args.feedback_level,
-                para=args.para,
-                score_source=args.score_source,
-                batch_size=args.batch_size,
-                out_dir=out / run_dir_name(label),
-                resume=not args.no_resume,
-                progress=not args.no_progress and sys.stderr.isatty(),
-                seed=args.seed,
-                bootstrap=args.bootstrap,
-                extra_provenance={"cli_agent_spec": spec, "argv": sys.argv[1:]},
-            )
+            try:
+                results = evaluate(
+                    agent,
+                    course,
+                    split=args.split,
+                    steps=args.steps,
+                    limit=args.limit,
+                    feedback_level=args.feedback_level,
+                    para=args.para,
+                    score_source=args.score_source,
+                    batch_size=args.batch_size,
+                    out_dir=out / run_dir_name(label),
+                    resume=not args.no_resume,
+                    progress=not args.no_progress and sys.stderr.isatty(),
+                    seed=args.seed,
+                    bootstrap=args.bootstrap,
+                    extra_provenance={"cli_agent_spec": spec, "argv": sys.argv[1:]},
+                )
+            except ValueError as exc:  # a resume made with other settings
+                return fail(exc)
             if results.stopped:
                 err.print(
                     f"[yellow]{label}: stopped early ({results.stopped}); "
@@ -209,6 +272,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             console.print(f"{label}: results in {out / run_dir_name(label) / 'results.json'}")
             runs.append(results)
+    _warn_mixed_courses(runs, err)
     print_tables(runs, console)
     if not args.no_plot and runs:
         png = plot_per_step(runs, out / "per_step.png")

@@ -12,8 +12,12 @@ written back with every submission's regraded report stored, so later loads need
 in place by default, to ``--out`` when given, not at all with ``--no-write``.
 ``--drop-mismatched`` writes only the trajectories whose every logged score agrees (needs
 ``--out``). ``COURSE`` may be ``bundled`` for the shipped course (never written in place).
+Logs that record pass/fail are compared as pass/fail (``--compare auto``), and the mismatches
+are summarised by kind. Only problems with tests (and Python code) are regraded; a course with
+logged grades only is refused, with where its tests go.
 
-Exit status: 0; 1 when agreement is below ``--fail-under``; 2 for an unreadable course.
+Exit status: 0; 1 when agreement is below ``--fail-under``; 2 for an unreadable course, a
+course without tests or a bad option.
 """
 
 from __future__ import annotations
@@ -49,6 +53,13 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> None:
         default=None,
         help="largest |logged - regraded| counted as agreement (default 1e-5)",
     )
+    parser.add_argument(
+        "--compare",
+        choices=("auto", "score", "passfail"),
+        default="auto",
+        help="score: within --tolerance; passfail: logged pass vs regraded passed; auto "
+        "(default): passfail when every logged score is 0 or 1",
+    )
     parser.add_argument("--workers", type=int, help="grader parallelism (default: all cores)")
     parser.add_argument("--report", type=Path, metavar="FILE", help="regrade report JSON path")
     parser.add_argument(
@@ -64,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from student_gym.course import BUNDLED_PATH, CourseFormatError, load_course, save_course
+    from student_gym.course.model import NoTestsError, require_tests
     from student_gym.course.native import course_file
     from student_gym.course.regrade import (
         DEFAULT_TOLERANCE,
@@ -71,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print_regrade,
         regrade,
     )
+    from student_gym.progress import progress_bar
 
     bundled = args.course == "bundled"
     if args.drop_mismatched and args.out is None:
@@ -79,14 +92,26 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.tolerance is not None and not args.tolerance >= 0:
+        print(f"student-gym regrade: --tolerance {args.tolerance}: must be >= 0", file=sys.stderr)
+        return 2
+    if args.workers is not None and args.workers < 1:
+        print(f"student-gym regrade: --workers {args.workers}: must be >= 1", file=sys.stderr)
+        return 2
     try:
         source = BUNDLED_PATH if bundled else course_file(args.course)
         course = load_course(source)
-    except CourseFormatError as exc:
+        require_tests(course, "regrade")
+    except (CourseFormatError, NoTestsError) as exc:
         print(f"student-gym regrade: {exc}", file=sys.stderr)
         return 2
     tolerance = DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance
-    result = regrade(course, tolerance=tolerance, workers=args.workers)
+    total = sum(len(t) for t in course.trajectories if course.gradable(t))
+    with progress_bar("regrade", total) as update:
+        result = regrade(
+            course, tolerance=tolerance, workers=args.workers, compare=args.compare,
+            progress=update,
+        )
     console = Console()
     print_regrade(result, console)
     target = args.out if args.out is not None else (None if bundled else source)

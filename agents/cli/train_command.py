@@ -52,6 +52,16 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError) as exc:
         print(f"student-gym train {args.method}: {exc}", file=sys.stderr)
         return 2
+    if args.method == "dapo":
+        # DAPO rewards come from the grader: refuse a course without tests before loading a model.
+        from agents.training.runs import load_course
+        from student_gym.course.model import require_tests
+
+        try:
+            require_tests(load_course(script_args), "train dapo")
+        except ValueError as exc:  # NoTestsError, or an unreadable course
+            print(f"student-gym train dapo: {exc}", file=sys.stderr)
+            return 2
     trainers = {"sft": "train_sft", "dpo": "train_dpo", "dapo": "train_dapo"}
     module = importlib.import_module(f"agents.training.{args.method}")
     try:

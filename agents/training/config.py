@@ -35,6 +35,11 @@ class StudentGymArguments:
         default="train",
         metadata={"help": "Course split to train on ('train' terms; evaluation uses 'test')."},
     )
+    validation_split: str = field(
+        default="validation",
+        metadata={"help": "SFT/DPO: split whose loss selects the checkpoint kept (lowest "
+                  "validation loss, evaluated at every save); '' to train without it."},
+    )
     feedback_level: str = field(
         default="summary",
         metadata={"help": "Grader feedback shown in the dialogs: none | grade | summary | detailed.",

@@ -12,7 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.training.model_loading import load_model_for_training
-from agents.training.runs import build_rows, fit_and_save, prompt_budget, run_record
+from agents.training.runs import (
+    build_rows,
+    fit_and_save,
+    prompt_budget,
+    run_record,
+    validation_rows,
+)
 
 COMPLETION_RESERVE = 512
 
@@ -29,6 +35,8 @@ def build_dpo_trainer(script_args, training_args, model_args, train_dataset=None
     if train_dataset is None:
         budget = prompt_budget(script_args, training_args.max_length, COMPLETION_RESERVE)
         train_dataset, _ = build_rows("dpo", script_args, tokenizer, budget, training_args.seed)
+    # Checkpoints are selected by validation loss when the course has validation students.
+    eval_dataset = validation_rows("dpo", script_args, training_args, tokenizer, COMPLETION_RESERVE)
     keep = ("prompt", "chosen", "rejected", "chat_template_kwargs")
     peft_config = get_peft_config(model_args)
     trainer = DPOTrainer(
@@ -38,6 +46,8 @@ def build_dpo_trainer(script_args, training_args, model_args, train_dataset=None
         ref_model=None,
         args=training_args,
         train_dataset=train_dataset.select_columns([c for c in keep if c in train_dataset.column_names]),
+        eval_dataset=None if eval_dataset is None else eval_dataset.select_columns(
+            [c for c in keep if c in eval_dataset.column_names]),
         processing_class=tokenizer,
         peft_config=peft_config,
     )

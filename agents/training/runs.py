@@ -56,7 +56,8 @@ def prompt_budget(script_args, max_length: int | None, reserve: int) -> int | No
     return max(max_length - reserve, max_length // 2)
 
 
-def build_rows(kind: str, script_args, tokenizer, max_prompt_tokens: int | None, seed: int):
+def build_rows(kind: str, script_args, tokenizer, max_prompt_tokens: int | None, seed: int,
+               split: str | None = None):
     """The run's dataset (``sft``/``dpo``/``dapo`` rows), truncated, subset, with template kwargs.
 
     Raises:
@@ -67,10 +68,11 @@ def build_rows(kind: str, script_args, tokenizer, max_prompt_tokens: int | None,
 
     builders = {"sft": sft_dataset, "dpo": dpo_dataset, "dapo": dapo_dataset}
     course = load_course(script_args)
+    split = split or script_args.split
     stats = RowStats()
     dataset = builders[kind](
         course,
-        script_args.split,
+        split,
         dialog_style(script_args),
         count_tokens=token_counter(tokenizer, script_args.enable_thinking),
         max_prompt_tokens=max_prompt_tokens,
@@ -78,18 +80,64 @@ def build_rows(kind: str, script_args, tokenizer, max_prompt_tokens: int | None,
     )
     logger.info(
         "%s rows: %d from %d trajectories of %s/%s (%d prompts truncated; skipped: %s)",
-        kind, stats.rows, stats.trajectories, course.name, script_args.split, stats.truncated,
+        kind, stats.rows, stats.trajectories, course.name, split, stats.truncated,
         dict(stats.skipped) or "none",
     )
     for message in stats.errors:
         logger.warning("%s", message)
     if len(dataset) == 0:
         raise ValueError(
-            f"no {kind} rows in split {script_args.split!r} of course {course.name!r} "
+            f"no {kind} rows in split {split!r} of course {course.name!r} "
             f"(skipped: {dict(stats.skipped)})"
         )
     dataset = select_rows(dataset, script_args.max_samples, seed)
     return template_kwargs_column(dataset, script_args.enable_thinking), stats
+
+
+def validation_rows(kind: str, script_args, training_args, tokenizer, reserve: int):
+    """The validation split's rows, with checkpoint selection by their loss switched on.
+
+    Returns None (and changes nothing) when the course has no validation rows.
+    """
+    dataset = _validation_dataset(kind, script_args, tokenizer,
+                                  prompt_budget(script_args, training_args.max_length, reserve),
+                                  training_args.seed)
+    select_by_validation(training_args, dataset)
+    return dataset
+
+
+def _validation_dataset(kind: str, script_args, tokenizer, max_prompt_tokens: int | None,
+                        seed: int):
+    split = script_args.validation_split
+    if not split:
+        return None
+    try:
+        dataset, _ = build_rows(kind, script_args, tokenizer, max_prompt_tokens, seed, split)
+    except (ValueError, KeyError) as exc:  # no such split, or no rows in it
+        logger.info("no validation rows (%s): checkpoints are not selected by validation loss",
+                    exc.args[0] if exc.args else exc)
+        return None
+    return dataset
+
+
+def select_by_validation(training_args, eval_dataset) -> None:
+    """Evaluate on validation at every save and keep the checkpoint of lowest validation loss.
+
+    The paper selected checkpoints this way. Only applied when validation rows exist, saving
+    is on, and the user set no evaluation schedule of their own.
+    """
+    from transformers.trainer_utils import IntervalStrategy
+
+    save = getattr(training_args.save_strategy, "value", training_args.save_strategy)
+    if eval_dataset is None or save not in ("steps", "epoch"):
+        return
+    if getattr(training_args.eval_strategy, "value", training_args.eval_strategy) == "no":
+        training_args.eval_strategy = IntervalStrategy(save)
+        training_args.eval_steps = training_args.save_steps
+        training_args.do_eval = True
+    training_args.load_best_model_at_end = True
+    training_args.metric_for_best_model = "eval_loss"
+    training_args.greater_is_better = False
 
 
 def resume_checkpoint(training_args) -> str | None:
@@ -132,6 +180,9 @@ def fit_and_save(trainer, training_args, record: dict[str, Any]) -> Path:
         "metrics": metrics,
         "first_loss": history[0]["loss"] if history else None,
         "last_loss": history[-1]["loss"] if history else None,
+        # Checkpoint selection by validation loss (None when the course has no validation).
+        "best_model_checkpoint": trainer.state.best_model_checkpoint,
+        "best_validation_loss": trainer.state.best_metric,
         "log_history": trainer.state.log_history,
     }
     (out / RUN_RECORD).write_text(json.dumps(record, indent=2, default=str))

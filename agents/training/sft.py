@@ -10,7 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.training.model_loading import load_model_for_training
-from agents.training.runs import build_rows, fit_and_save, prompt_budget, run_record
+from agents.training.runs import (
+    build_rows,
+    fit_and_save,
+    prompt_budget,
+    run_record,
+    validation_rows,
+)
 
 # Room kept for the reply when the prompt budget is derived from max_length.
 COMPLETION_RESERVE = 512
@@ -31,12 +37,13 @@ def build_sft_trainer(script_args, training_args, model_args, train_dataset=None
     if train_dataset is None:
         budget = prompt_budget(script_args, training_args.max_length, COMPLETION_RESERVE)
         train_dataset, _ = build_rows("sft", script_args, tokenizer, budget, training_args.seed)
+    # Checkpoints are selected by validation loss when the course has validation students.
+    eval_dataset = validation_rows("sft", script_args, training_args, tokenizer, COMPLETION_RESERVE)
     trainer = SFTTrainer(
         model=model,
         args=training_args,
-        train_dataset=train_dataset.select_columns(
-            [c for c in ("prompt", "completion", "chat_template_kwargs") if c in train_dataset.column_names]
-        ),
+        train_dataset=_columns(train_dataset),
+        eval_dataset=_columns(eval_dataset) if eval_dataset is not None else None,
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
     )
@@ -47,3 +54,8 @@ def train_sft(script_args, training_args, model_args, train_dataset=None) -> Pat
     """Run SFT end to end and return the output directory (adapter or full model)."""
     trainer, record = build_sft_trainer(script_args, training_args, model_args, train_dataset)
     return fit_and_save(trainer, training_args, record)
+
+
+def _columns(dataset):
+    keep = ("prompt", "completion", "chat_template_kwargs")
+    return dataset.select_columns([c for c in keep if c in dataset.column_names])

@@ -4,13 +4,14 @@ A missing required column is an error naming the file and the columns it does ha
 can be imported from such a table). A row with bytes that are not valid in the file's encoding,
 or with the wrong number of fields, is a counted skip in the import report; the rest is kept.
 Row numbers count the header as row 1, as spreadsheets do (a record spanning several physical
-lines, e.g. source code, still counts as one row).
+lines, e.g. source code, still counts as one row). Files are streamed: a table of millions of
+rows is never held in memory as text.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -31,6 +32,21 @@ def _has_bad_bytes(text: str) -> bool:
     return _UNDECODABLE.search(text) is not None
 
 
+def check_encoding(encoding: str) -> str:
+    """The codec to read files with (UTF-8 accepts a byte-order mark).
+
+    Raises:
+        CourseFormatError: ``encoding`` is not a text encoding Python knows.
+    """
+    try:
+        info = codecs.lookup(encoding)
+    except (LookupError, TypeError):
+        raise CourseFormatError(
+            f"--encoding {encoding!r}: unknown text encoding (e.g. utf-8, latin-1, cp1252)"
+        ) from None
+    return "utf-8-sig" if info.name == "utf-8" else info.name
+
+
 def read_table(
     path: Path,
     report: ImportReport,
@@ -49,19 +65,27 @@ def read_table(
     Raises:
         CourseFormatError: the file cannot be read or lacks required columns.
     """
+    codec = check_encoding(encoding)
     try:
-        raw = path.read_bytes()
+        handle = open(path, encoding=codec, errors="surrogateescape", newline="")
     except OSError as exc:
         raise CourseFormatError(f"{path}: cannot read: {exc}") from None
-    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-    text = raw.decode(codec, errors="surrogateescape")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    with handle:
+        yield from _rows(path, csv.reader(handle), report, required, encoding)
+
+
+def _rows(
+    path: Path, reader: Iterator[list[str]], report: ImportReport, required: Iterable[str],
+    encoding: str,
+) -> Iterator[tuple[int, dict[str, str]]]:
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise CourseFormatError(f"{path}: empty file (no header row)") from None
     except csv.Error as exc:
         raise CourseFormatError(f"{path}: row 1: malformed CSV header: {exc}") from None
+    except UnicodeError as exc:
+        raise CourseFormatError(f"{path}: cannot decode as {encoding}: {exc}") from None
     missing = [c for c in required if c not in header]
     if missing:
         hint = ""
@@ -82,6 +106,10 @@ def read_table(
             report.count_row(name)
             report.skip("malformed CSV row", name, row_number, str(exc))
             continue
+        except UnicodeError as exc:  # a multi-byte codec that cannot resynchronise
+            raise CourseFormatError(
+                f"{path}: row {row_number}: cannot decode as {encoding}: {exc}"
+            ) from None
         if not fields or fields == [""]:
             continue  # blank line
         report.count_row(name)
@@ -93,7 +121,10 @@ def read_table(
                 f"{len(fields)} fields where the header has {len(header)}",
             )
             continue
-        bad = [h for h, v in zip(header, fields, strict=True) if _has_bad_bytes(v)]
+        # One search over the whole row; only a row with bad bytes is searched field by field.
+        bad = _has_bad_bytes("".join(fields)) and [
+            h for h, v in zip(header, fields, strict=True) if _has_bad_bytes(v)
+        ]
         if bad:
             report.skip(
                 "bad encoding",

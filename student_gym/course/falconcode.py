@@ -16,23 +16,32 @@
 Each problem becomes an :class:`~student_gym.assignments.Assignment` with one
 :class:`~student_gym.assignments.ScriptTest` (the ``testcase`` script, ``max_score`` from the
 table, file name from the script's ``program_name``/``run_script("x.py")`` or problem id +
-``.py``). Logged scores are scaled to 0..1 by ``max_score``. Terms come from the course's
-semester and year.
+``.py``); a problem without a script is kept as a :class:`~student_gym.course.model.Problem`
+whose submissions keep their logged grades. Logged scores are scaled to 0..1 by ``max_score``.
+Terms come from the course's semester and year.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from student_gym.assignments import Assignment, ScriptTest
-from student_gym.course.assembly import RawSubmission, assemble_course, parse_timestamp, term_name
-from student_gym.course.csv_tables import find_table, read_table
+from student_gym.course.assembly import (
+    RawSubmission,
+    SplitOptions,
+    assemble_course,
+    parse_timestamp,
+    term_name,
+)
+from student_gym.course.csv_tables import check_encoding, find_table, read_table
 from student_gym.course.import_report import ImportReport
-from student_gym.course.model import Course
+from student_gym.course.model import Course, Problem
 from student_gym.course.native import CourseFormatError
 from student_gym.course.pseudonyms import Pseudonymizer
+from student_gym.course.selection import Selection
 
 RUNS_COLUMNS = ("student_id", "course_id", "problem_id", "timestamp", "score", "code_hash")
 CODE_COLUMNS = ("hash", "source_code")
@@ -139,6 +148,19 @@ class _FalconImport:
                 out.setdefault(ids[key], problem_assignment(ids[key], p))
         return out, ids
 
+    def untested(self) -> dict[str, Problem]:
+        """Problems without a test script: kept with their logged grades."""
+        ids = self.assignment_ids()
+        return {
+            ids[key]: Problem(id=ids[key], title=ids[key], statement=p.prompt)
+            for key, p in self.problems.items()
+            if not p.testcase.strip()
+        }
+
+    def problem_types(self) -> dict[str, str]:
+        ids = self.assignment_ids()
+        return {ids[key]: p.type for key, p in self.problems.items()}
+
     def add_run(
         self,
         file: str,
@@ -153,6 +175,8 @@ class _FalconImport:
         code: str,
         assignments: dict[str, Assignment],
         ids: dict[tuple[str, str], str],
+        redacted: bool | None = None,
+        exam: bool | None = None,
     ) -> None:
         """Check one submission row and keep it, or count why not."""
         skip = self.report.skip
@@ -169,12 +193,11 @@ class _FalconImport:
                 f"problem {problem_id!r} has type {self.problems[key].type!r}",
             )
             return
-        if aid not in assignments:
-            p = self.problems[key]
-            why = "no test script" if not p.testcase.strip() else "bad max_score"
-            skip("no tests for assignment", file, row, f"no tests for assignment {aid}: {why}")
+        max_score = self.problems[key].max_score
+        if max_score is None:
+            skip("bad max_score", file, row,
+                 f"problem {problem_id!r} has no positive max_score to scale its score by")
             return
-        max_score = assignments[aid].tests[0].max_score  # type: ignore[union-attr]
         try:
             score: float | None = float(score_text) if score_text.strip() else None
         except ValueError:
@@ -204,9 +227,12 @@ class _FalconImport:
                 term=term,
                 when=when,
                 tie_breaker=(row,),
-                code=code.replace("\r\n", "\n"),
+                code=code,
                 timestamp=when.isoformat() if when else None,
                 logged_score=None if score is None else score / max_score,
+                redacted=redacted,
+                exam=exam,
+                row=row,
             )
         )
 
@@ -238,10 +264,10 @@ def _import_tables(folder: Path, state: _FalconImport, encoding: str) -> None:
             tables["problems"].name,
             row,
         )
-    codes: dict[str, str] = {}
+    codes: dict[str, tuple[str, bool | None]] = {}
     for _, r in read_table(tables["code"], report, required=CODE_COLUMNS, encoding=encoding):
-        codes[r["hash"].strip()] = r["source_code"]
-        if r.get("redacted", "").strip().lower() in ("1", "true", "yes"):
+        codes[r["hash"].strip()] = (r["source_code"], _flag(r, "redacted"))
+        if _flag(r, "redacted"):
             report.note("code samples marked redacted (kept)")
     assignments, ids = state.assignments()
     runs = tables["runs"].name
@@ -267,11 +293,20 @@ def _import_tables(folder: Path, state: _FalconImport, encoding: str) -> None:
             term=terms[course_id],
             timestamp=r["timestamp"],
             score_text=r["score"],
-            code=codes[code_hash],
+            code=codes[code_hash][0],
             assignments=assignments,
             ids=ids,
+            redacted=codes[code_hash][1],
+            exam=_flag(r, "exam"),
         )
 
+
+
+def _flag(r: dict[str, str], column: str) -> bool | None:
+    """A yes/no column's value; None when the table has no such column."""
+    if column not in r:
+        return None
+    return r[column].strip().lower() in ("1", "true", "yes", "y", "t")
 
 
 def _problem_from_row(r: dict[str, str], id_column: str) -> FalconProblem:
@@ -312,6 +347,8 @@ def _import_flat(path: Path, state: _FalconImport, encoding: str) -> None:
             code=r["source_code"],
             assignments=assignments,
             ids=ids,
+            redacted=_flag(r, "redacted"),
+            exam=_flag(r, "exam"),
         )
 
 
@@ -325,6 +362,9 @@ def import_falconcode(
     test_terms: list[str] | None = None,
     encoding: str = "utf-8",
     name: str | None = None,
+    split_options: SplitOptions | None = None,
+    selection: Selection | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[Course, ImportReport]:
     """Import FalconCode logs (a directory of the four tables, or one flat CSV).
 
@@ -337,6 +377,9 @@ def import_falconcode(
         test_terms: terms to hold out as the test split (default: the latest term).
         encoding: the CSV files' encoding.
         name: the course name (default: the source's name).
+        split_options: the split by students.
+        progress: called with the rows read so far, every few thousand rows.
+        selection: a selection preset (e.g. ``Selection.preset("edm2026")``).
 
     Returns:
         The course and its import report.
@@ -345,7 +388,9 @@ def import_falconcode(
         CourseFormatError: a table is missing or lacks required columns.
     """
     source = Path(source)
+    check_encoding(encoding)
     report = ImportReport(format="falconcode", source=str(source))
+    report.on_rows = progress
     pseudonym = Pseudonymizer(salt, keep_ids=keep_ids)
     state = _FalconImport(report, pseudonym, keep_local_runs, types)
     if source.is_dir():
@@ -369,6 +414,9 @@ def import_falconcode(
         "encoding": encoding,
     }
     assignments, _ = state.assignments()
+    if selection is not None:
+        types = state.problem_types()
+        selection.problem_types = types if any(types.values()) else None
     course = assemble_course(
         name or source.stem,
         assignments,
@@ -376,5 +424,8 @@ def import_falconcode(
         report,
         test_terms=test_terms,
         metadata={"falconcode_shape": shape},
+        problems=state.untested(),
+        split_options=split_options,
+        selection=selection,
     )
     return course, report

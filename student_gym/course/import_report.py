@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 MAX_EXAMPLES = 5  # examples kept per skip kind; the count is always complete
+PROGRESS_EVERY = 5000
 MAX_DISTINCT = 15  # beyond MAX_EXAMPLES, a row whose reason text is new is still kept, up to this
+_GRADING = {
+    "regraded": "regraded (every problem has tests)",
+    "logged": "logged (no tests: logged grades only)",
+    "mixed": "regraded where tests exist, else logged",
+}
 
 
 @dataclass
@@ -31,7 +38,14 @@ class ImportReport:
         skips: skip kind -> number of rows skipped for it.
         examples: skip kind -> a few ``{"file", "row", "reason"}`` (see :meth:`skip`).
         notes: facts worth knowing that did not drop anything (kind -> count), e.g. ties.
+        warnings: facts that may make the data wrong though nothing was dropped (kind ->
+            count), e.g. code whose language disagrees with the metadata; examples as skips.
         settings: the options the import ran with (salt is never stored).
+        problems_without_tests: problems kept with logged grades only.
+        grading: "regraded", "logged" or "mixed" (which grade counts, see the course model).
+        splits: trajectories per split.
+        selection: one entry per selection rule: its name, whether it was applied (or why
+            not), and how many rows/trajectories it dropped.
     """
 
     format: str
@@ -43,10 +57,22 @@ class ImportReport:
     skips: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     notes: Counter[str] = field(default_factory=Counter)
+    warnings: Counter[str] = field(default_factory=Counter)
+    warning_examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    problems_without_tests: int = 0
+    grading: str = ""
+    splits: dict[str, int] = field(default_factory=dict)
+    selection: list[dict[str, Any]] = field(default_factory=list)
+    # Called with the rows read so far every PROGRESS_EVERY rows (a progress bar); not stored.
+    on_rows: Callable[[int], None] | None = field(default=None, repr=False, compare=False)
+    _total_rows: int = field(default=0, repr=False, compare=False)
 
     def count_row(self, file: str) -> None:
         self.rows_read[file] = self.rows_read.get(file, 0) + 1
+        self._total_rows += 1
+        if self.on_rows is not None and self._total_rows % PROGRESS_EVERY == 0:
+            self.on_rows(self._total_rows)
 
     def skip(self, kind: str, file: str, row: int | str | None, reason: str) -> None:
         """Count one skipped row of ``kind``; keep it as an example while there are few.
@@ -62,6 +88,13 @@ class ImportReport:
 
     def note(self, kind: str, count: int = 1) -> None:
         self.notes[kind] += count
+
+    def warn(self, kind: str, file: str, row: int | str | None, reason: str) -> None:
+        """Count one row that was kept but may be wrong; keep the first few as examples."""
+        self.warnings[kind] += 1
+        examples = self.warning_examples.setdefault(kind, [])
+        if len(examples) < MAX_EXAMPLES:
+            examples.append({"file": file, "row": row, "reason": reason})
 
     @property
     def skipped(self) -> int:
@@ -79,6 +112,12 @@ class ImportReport:
             "skips": dict(sorted(self.skips.items())),
             "examples": {k: self.examples[k] for k in sorted(self.examples)},
             "notes": dict(sorted(self.notes.items())),
+            "warnings": dict(sorted(self.warnings.items())),
+            "warning_examples": {k: self.warning_examples[k] for k in sorted(self.warnings)},
+            "problems_without_tests": self.problems_without_tests,
+            "grading": self.grading,
+            "splits": self.splits,
+            "selection": self.selection,
             "settings": self.settings,
         }
 
@@ -99,11 +138,27 @@ class ImportReport:
             table.add_row(f"rows read: {name}", str(n))
         table.add_row("submissions kept", str(self.submissions_kept))
         table.add_row("trajectories", str(self.trajectories))
-        table.add_row("assignments", str(self.assignments))
+        table.add_row("assignments with tests", str(self.assignments))
+        if self.problems_without_tests:
+            table.add_row("problems without tests (logged grades)", str(self.problems_without_tests))
+        if self.grading:
+            table.add_row("grade that counts", _GRADING[self.grading])
+        if self.splits:
+            table.add_row("splits", ", ".join(f"{k} {v}" for k, v in self.splits.items()))
         table.add_row("rows skipped", str(self.skipped))
         for kind, n in sorted(self.notes.items()):
             table.add_row(f"note: {kind}", str(n))
+        for kind, n in sorted(self.warnings.items()):
+            table.add_row(f"[yellow]warning: {kind}[/yellow]", str(n))
         console.print(table)
+        if self.selection:
+            rules = Table(title="selection rules")
+            for col in ("rule", "applied", "dropped"):
+                rules.add_column(col)
+            for rule in self.selection:
+                applied = "yes" if rule["applied"] else f"no: {rule['why']}"
+                rules.add_row(rule["rule"], applied, f"{rule['dropped']} {rule['unit']}")
+            console.print(rules)
         if self.skips:
             skips = Table(title="skipped rows", show_lines=False)
             for col in ("reason", "count", "first example"):

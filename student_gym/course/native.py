@@ -5,11 +5,18 @@ Layout of ``course.jsonl`` (or ``course.jsonl.gz``), one JSON object per line::
     {"format": "student-gym/course", "version": 1, "name": "...",
      "splits": {"2024-fall": "train", "2025-spring": "test"}, "metadata": {...}}
     {"assignment": {...}}        # one per assignment, the assignment-set JSON of assignments.py
+    {"problem": {"id": "...", "title": "...", "statement": "..."}}   # a problem without tests
     {"trajectory": {"id": "2024-fall/s1a2b3/sum_list", "student": "s1a2b3",
                     "assignment": "sum_list", "term": "2024-fall",
+                    "language": "python",            # left out when python
                     "submissions": [{"order": 0, "code": "...", "timestamp": "...",
                                      "logged_score": 0.5, "feedback": null,
-                                     "report": {...GradeReport.to_dict()...}}]}}
+                                     "report": {...GradeReport.to_dict()...}}],
+                    "events": [{"kind": "X-HintRequest", "order": 1, "timestamp": "...",
+                                "text": "..."}]}}       # tutor events, left out when none
+
+The header may carry ``student_splits`` (student -> "validation" | "test": held-out students of
+the training terms).
 
 The header comes first; assignments come before the trajectories that use them. A submission's
 ``student``/``assignment`` are those of its trajectory (so they are not repeated). ``report`` is
@@ -27,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from student_gym.assignments import Assignment, AssignmentError
-from student_gym.course.model import Course, Submission, Trajectory
+from student_gym.course.model import PYTHON, Course, Problem, Submission, Trajectory, TutorEvent
 from student_gym.grader.report import GradeReport
 
 FORMAT = "student-gym/course"
@@ -75,14 +82,28 @@ def submission_to_dict(sub: Submission) -> dict[str, Any]:
     return d
 
 
+def event_to_dict(event: TutorEvent) -> dict[str, Any]:
+    d: dict[str, Any] = {"kind": event.kind, "order": event.order}
+    if event.timestamp is not None:
+        d["timestamp"] = event.timestamp
+    if event.text is not None:
+        d["text"] = event.text
+    return d
+
+
 def trajectory_to_dict(traj: Trajectory) -> dict[str, Any]:
-    return {
+    d: dict[str, Any] = {
         "id": traj.id,
         "student": traj.student,
         "assignment": traj.assignment,
         "term": traj.term,
-        "submissions": [submission_to_dict(s) for s in traj.submissions],
     }
+    if traj.language != PYTHON:
+        d["language"] = traj.language
+    d["submissions"] = [submission_to_dict(s) for s in traj.submissions]
+    if traj.events:
+        d["events"] = [event_to_dict(e) for e in traj.events]
+    return d
 
 
 def course_lines(course: Course) -> Iterator[str]:
@@ -94,9 +115,13 @@ def course_lines(course: Course) -> Iterator[str]:
         "splits": course.splits,
         "metadata": course.metadata,
     }
+    if course.student_splits:
+        header["student_splits"] = course.student_splits
     yield json.dumps(header, ensure_ascii=False, sort_keys=True)
     for a in course.assignments.values():
         yield json.dumps({"assignment": a.to_dict()}, ensure_ascii=False)
+    for p in course.problems.values():
+        yield json.dumps({"problem": p.to_dict()}, ensure_ascii=False)
     for t in course.trajectories:
         yield json.dumps({"trajectory": trajectory_to_dict(t)}, ensure_ascii=False)
 
@@ -176,12 +201,53 @@ def trajectory_from_dict(d: Any, where: str) -> Trajectory:
     orders = [s.order for s in subs]
     if orders != sorted(set(orders)):
         raise CourseFormatError(f"{here}: submission 'order' values must strictly increase")
+    language = d.get("language", PYTHON)
+    if not isinstance(language, str) or not language:
+        raise CourseFormatError(f"{here}: field 'language' must be a non-empty string")
+    raw_events = d.get("events", [])
+    if not isinstance(raw_events, list):
+        raise CourseFormatError(f"{here}: field 'events' must be a list")
+    events = tuple(event_from_dict(e, f"{here}: events[{i}]") for i, e in enumerate(raw_events))
     return Trajectory(
         id=tid,
         student=student,
         assignment=assignment,
         term=_field(d, "term", str, here),
         submissions=subs,
+        language=language.lower(),
+        events=events,
+    )
+
+
+def event_from_dict(d: Any, where: str) -> TutorEvent:
+    if not isinstance(d, dict):
+        raise CourseFormatError(f"{where}: an event must be an object")
+    for key in ("timestamp", "text"):
+        if d.get(key) is not None and not isinstance(d[key], str):
+            raise CourseFormatError(f"{where}: field {key!r} must be a string or null")
+    order = _field(d, "order", int, where)
+    if isinstance(order, bool) or order < 0:
+        raise CourseFormatError(f"{where}: field 'order' must be a count >= 0")
+    return TutorEvent(
+        kind=_field(d, "kind", str, where),
+        order=order,
+        timestamp=d.get("timestamp"),
+        text=d.get("text"),
+    )
+
+
+def problem_from_dict(d: Any, where: str) -> Problem:
+    if not isinstance(d, dict):
+        raise CourseFormatError(f"{where}: a problem must be an object")
+    pid = _field(d, "id", str, where)
+    for key in ("title", "statement", "entry_point"):
+        if d.get(key) is not None and not isinstance(d[key], str):
+            raise CourseFormatError(f"{where} (problem {pid!r}): field {key!r} must be a string")
+    return Problem(
+        id=pid,
+        title=d.get("title") or pid,
+        statement=d.get("statement") or "",
+        entry_point=d.get("entry_point"),
     )
 
 
@@ -194,6 +260,7 @@ def load_course(path: str | Path) -> Course:
     path = course_file(path)
     header: dict[str, Any] | None = None
     assignments: dict[str, Assignment] = {}
+    problems: dict[str, Problem] = {}
     trajectories: list[Trajectory] = []
     seen: set[str] = set()
     try:
@@ -219,12 +286,17 @@ def load_course(path: str | Path) -> Course:
                         a = Assignment.from_dict(obj["assignment"], where=where)
                     except AssignmentError as exc:
                         raise CourseFormatError(str(exc)) from None
-                    if a.id in assignments:
+                    if a.id in assignments or a.id in problems:
                         raise CourseFormatError(f"{where}: duplicate assignment id {a.id!r}")
                     assignments[a.id] = a
+                elif isinstance(obj, dict) and "problem" in obj:
+                    p = problem_from_dict(obj["problem"], where)
+                    if p.id in assignments or p.id in problems:
+                        raise CourseFormatError(f"{where}: duplicate problem id {p.id!r}")
+                    problems[p.id] = p
                 elif isinstance(obj, dict) and "trajectory" in obj:
                     t = trajectory_from_dict(obj["trajectory"], where)
-                    if t.assignment not in assignments:
+                    if t.assignment not in assignments and t.assignment not in problems:
                         raise CourseFormatError(f"{where}: unknown assignment {t.assignment!r}")
                     if t.id in seen:
                         raise CourseFormatError(f"{where}: duplicate trajectory id {t.id!r}")
@@ -232,16 +304,23 @@ def load_course(path: str | Path) -> Course:
                     trajectories.append(t)
                 else:
                     raise CourseFormatError(
-                        f"{where}: expected an 'assignment' or 'trajectory' line"
+                        f"{where}: expected an 'assignment', 'problem' or 'trajectory' line"
                     )
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise CourseFormatError(f"{path}: cannot read course file: {exc}") from None
     if header is None:
         raise CourseFormatError(f"{path}: empty course file")
+    student_splits = header.get("student_splits") or {}
+    if not isinstance(student_splits, dict) or not all(
+        isinstance(v, str) for v in student_splits.values()
+    ):
+        raise CourseFormatError(f"{path}:1: field 'student_splits' must map students to splits")
     return Course(
         name=str(header.get("name", path.stem)),
         assignments=assignments,
         trajectories=trajectories,
         splits=dict(header.get("splits") or {}),
         metadata=dict(header.get("metadata") or {}),
+        problems=problems,
+        student_splits=dict(student_splits),
     )

@@ -4,6 +4,10 @@ A dialog is ``system`` (persona + rules of the environment), ``user`` (the assig
 statement), then alternating ``assistant`` (a full program in a fenced python block) and
 ``user`` (the grader's feedback on that program). Messages are plain ``{"role", "content"}``
 dicts, always freshly built, so callers may hand them out or mutate them safely.
+
+Courses with logged grades only (no tests) serialize the same way: a submission without a
+grader report is answered with the feedback the log holds, or a grade-level line made from its
+logged grade (:func:`logged_feedback`); code in another language gets its own fence.
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from student_gym.assignments import Assignment
-from student_gym.course.model import Course, Submission, Trajectory
+from student_gym.course.model import PYTHON, Course, Problem, Submission, Trajectory, logged_pass
+from student_gym.course.model import collapse as collapse_submissions
 from student_gym.feedback import FEEDBACK_LEVELS, NEUTRAL_FEEDBACK, render_feedback
 from student_gym.grader.report import GradeReport
-from student_gym.program_ast import same_program
 
 # NEUTRAL_FEEDBACK (PARA): one fixed line that says a program arrived and nothing about it;
 # it is also what render_feedback gives at level "none".
@@ -83,13 +87,13 @@ def system_prompt(style: DialogStyle) -> str:
     return f"{_PERSONA}\n\n{_RULES_COMMON} {rules}"
 
 
-def statement_text(assignment: Assignment) -> str:
+def statement_text(assignment: Assignment | Problem) -> str:
     """The first user turn: the assignment statement as the course wrote it."""
     return assignment.statement.strip()
 
 
-def format_program(code: str) -> str:
-    """A program as an assistant turn: one fenced python block.
+def format_program(code: str, language: str = PYTHON) -> str:
+    """A program as an assistant turn: one fenced block tagged with its language.
 
     The fence is longer than any run of backticks in the code (CommonMark), so a program
     containing a ``` string still round-trips through :class:`student_gym.replies.ReplyParser`.
@@ -99,7 +103,7 @@ def format_program(code: str) -> str:
         run = run + 1 if ch == "`" else 0
         longest = max(longest, run)
     fence = "`" * max(3, longest + 1)
-    return f"{fence}python\n{code.rstrip()}\n{fence}"
+    return f"{fence}{language}\n{code.rstrip()}\n{fence}"
 
 
 def feedback_text(report: GradeReport, style: DialogStyle) -> str:
@@ -109,26 +113,69 @@ def feedback_text(report: GradeReport, style: DialogStyle) -> str:
     return render_feedback(report, style.feedback_level)
 
 
+def logged_feedback(sub: Submission, style: DialogStyle) -> str:
+    """The user turn answering a submission that only has a logged grade (no tests).
+
+    PARA and level "none": the neutral line. Level "grade": the logged grade. "summary" and
+    "detailed": the feedback text the log holds (a script's output, a ProgSnap2 message), else
+    the logged grade with "All tests passed." at full marks. A submission without any logged
+    grade or feedback gets the neutral line.
+    """
+    if not style.gives_feedback:
+        return NEUTRAL_FEEDBACK
+    if style.feedback_level != "grade" and sub.feedback:
+        return sub.feedback
+    if sub.logged_score is None:
+        return NEUTRAL_FEEDBACK
+    text = f"{sub.logged_score * 100:.1f}".removesuffix(".0")
+    line = f"Grade: {text}/100"
+    if style.feedback_level != "grade" and logged_pass(sub):
+        line += "\nAll tests passed."
+    return line
+
+
+def submission_feedback(sub: Submission, style: DialogStyle) -> str:
+    """The feedback turn after ``sub``: the grader's on its report, else the logged one."""
+    if sub.report is not None:
+        return feedback_text(sub.report, style)
+    return logged_feedback(sub, style)
+
+
 def dialog_messages(
-    assignment: Assignment,
-    turns: Sequence[tuple[str, GradeReport]],
+    assignment: Assignment | Problem,
+    turns: Sequence[tuple[str, GradeReport | str]],
     style: DialogStyle,
+    language: str = PYTHON,
 ) -> list[dict[str, str]]:
     """system, user(statement), then (assistant program, user feedback) per turn.
 
     Args:
-        assignment: the assignment being solved.
-        turns: (program code, grader report on it) in submission order.
+        assignment: the assignment (or problem without tests) being solved.
+        turns: (program code, grader report on it, or the feedback text already rendered for
+            ``style``) in submission order.
         style: how to render it.
+        language: the programs' language (their fence tag).
     """
     messages = [
         {"role": "system", "content": system_prompt(style)},
         {"role": "user", "content": statement_text(assignment)},
     ]
     for code, report in turns:
-        messages.append({"role": "assistant", "content": format_program(code)})
-        messages.append({"role": "user", "content": feedback_text(report, style)})
+        feedback = report if isinstance(report, str) else feedback_text(report, style)
+        messages.append({"role": "assistant", "content": format_program(code, language)})
+        messages.append({"role": "user", "content": feedback})
     return messages
+
+
+def submission_messages(
+    assignment: Assignment | Problem,
+    subs: Sequence[Submission],
+    style: DialogStyle,
+    language: str = PYTHON,
+) -> list[dict[str, str]]:
+    """:func:`dialog_messages` of submissions, each answered by :func:`submission_feedback`."""
+    turns = [(s.code, submission_feedback(s, style)) for s in subs]
+    return dialog_messages(assignment, turns, style, language)
 
 
 # -- which submissions form the dialog -------------------------------------------------------
@@ -164,24 +211,27 @@ def graded_submissions(
 
 
 def effective_submissions(
-    trajectory: Trajectory, assignment: Assignment | None = None
+    trajectory: Trajectory, assignment: Assignment | Problem | None = None,
+    source: str = "regraded",
 ) -> list[Submission]:
     """The submissions that become assistant turns.
 
     The trajectory is first cut after its first fully correct submission (regraded status
-    ``passed``); then each run of consecutive submissions with the same normalized AST
-    (:func:`student_gym.program_ast.same_program`) is collapsed to the *first* of the run: the
-    moment the student first submitted that program. Returned submissions carry reports
-    (graded lazily when missing, see :func:`graded_submissions`).
+    ``passed``; with ``source="logged"``, full logged marks); then each run of consecutive
+    submissions with the same normalized AST (:func:`student_gym.program_ast.same_program`) is
+    collapsed to the *first* of the run: the moment the student first submitted that program.
+    With the regraded source, returned submissions carry reports (graded lazily when missing,
+    see :func:`graded_submissions`); the logged source grades nothing.
     """
+    if source == "logged":
+        return collapse_submissions(trajectory.submissions, logged_pass)
+    if not isinstance(assignment, Assignment) and assignment is not None:
+        raise ValueError(
+            f"trajectory {trajectory.id!r}: problem {trajectory.assignment!r} has no tests; "
+            "use its logged grades (source='logged')"
+        )
     subs = graded_submissions(trajectory, assignment)
-    cut = next((i for i, s in enumerate(subs) if s.report.status == "passed"), len(subs) - 1)
-    out: list[Submission] = []
-    for sub in subs[: cut + 1]:
-        if out and same_program(out[-1].code, sub.code):
-            continue
-        out.append(sub)
-    return out
+    return collapse_submissions(subs, lambda s: s.report.status == "passed")
 
 
 def prefix_messages(
@@ -198,19 +248,19 @@ def prefix_messages(
         ValueError: ``prefix`` is outside ``0..len(effective_submissions)``.
     """
     assignment = course_assignment(course, trajectory)
-    subs = effective_submissions(trajectory, assignment)
+    subs = effective_submissions(trajectory, assignment, course.grade_source(trajectory))
     if not 0 <= prefix <= len(subs):
         raise ValueError(
             f"trajectory {trajectory.id!r}: prefix {prefix} is outside 0..{len(subs)} "
             f"({len(subs)} effective submissions)"
         )
-    return dialog_messages(assignment, [(s.code, s.report) for s in subs[:prefix]], style)
+    return submission_messages(assignment, subs[:prefix], style, trajectory.language)
 
 
-def course_assignment(course: Course, trajectory: Trajectory) -> Assignment:
-    """The assignment a trajectory belongs to, with an error that names both when missing."""
+def course_assignment(course: Course, trajectory: Trajectory) -> Assignment | Problem:
+    """The assignment (or problem without tests) of a trajectory; the error names both."""
     try:
-        return course.assignments[trajectory.assignment]
+        return course.problem(trajectory.assignment)
     except KeyError:
         raise KeyError(
             f"trajectory {trajectory.id!r}: assignment {trajectory.assignment!r} is not in "

@@ -9,6 +9,10 @@ explicit ``prompt`` (a list of messages):
   is never duplicated inside them, so truncating the prompt cannot cut into them.
 * DAPO: ``prompt`` plus the columns the reward needs (target program and grade).
 
+Which grade counts: the regraded one where the problem has tests (and the code is Python),
+else the logged one; ``RowStats.grade_sources`` counts the trajectories of each. DAPO rows need
+the grader for their reward, so trajectories without tests give none.
+
 ``datasets`` is imported lazily: student_gym installs and grades without it.
 """
 
@@ -20,13 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from student_gym.assignments import Assignment
-from student_gym.course.model import Course, Submission, Trajectory
+from student_gym.course.model import Course, Problem, Submission, Trajectory
 from student_gym.dialogs.serializer import (
     DialogStyle,
     course_assignment,
-    dialog_messages,
     effective_submissions,
     format_program,
+    submission_messages,
     truncate_messages,
 )
 from student_gym.program_ast import same_program
@@ -44,6 +48,7 @@ class RowStats:
         skipped: reason -> count of trajectories or candidate rows skipped.
         errors: one message per bad trajectory, naming it (first 20 kept).
         truncated: prompts that lost turns to the token budget.
+        grade_sources: trajectories used per grade source ("regraded" / "logged").
     """
 
     rows: int = 0
@@ -51,6 +56,7 @@ class RowStats:
     skipped: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     truncated: int = 0
+    grade_sources: Counter[str] = field(default_factory=Counter)
 
     def skip(self, reason: str, message: str | None = None) -> None:
         self.skipped[reason] += 1
@@ -59,35 +65,42 @@ class RowStats:
 
 
 def _usable_trajectories(
-    course: Course, split: str, stats: RowStats
-) -> Iterator[tuple[Trajectory, list[Submission], Assignment]]:
-    """(trajectory, effective submissions, assignment) for every usable trajectory of a split.
+    course: Course, split: str, stats: RowStats, *, need_tests: bool = False
+) -> Iterator[tuple[Trajectory, list[Submission], Assignment | Problem]]:
+    """(trajectory, effective submissions, problem) for every usable trajectory of a split.
 
     A trajectory whose assignment is missing or whose reports cannot be had is skipped, counted
-    and named in ``stats.errors``; the rest go on.
+    and named in ``stats.errors``; the rest go on. ``need_tests`` skips (and counts) the
+    trajectories whose grade is the logged one.
     """
     for trajectory in course.split(split):
         stats.trajectories += 1
+        source = course.grade_source(trajectory)
+        if need_tests and source == "logged":
+            stats.skip("no tests (DAPO rewards need the grader)")
+            continue
         try:
             assignment = course_assignment(course, trajectory)
-            subs = effective_submissions(trajectory, assignment)
+            subs = effective_submissions(trajectory, assignment, source)
         except (KeyError, ValueError) as exc:
             stats.skip("bad trajectory", str(exc.args[0] if exc.args else exc))
             continue
+        stats.grade_sources[source] += 1
         yield trajectory, subs, assignment
 
 
 def _prompt(
-    assignment: Assignment,
+    assignment: Assignment | Problem,
     subs: list[Submission],
     prefix: int,
     style: DialogStyle,
     count_tokens: Callable[[list[dict[str, str]]], int] | None,
     max_prompt_tokens: int | None,
     stats: RowStats,
+    language: str,
 ) -> list[dict[str, str]]:
     """The dialog before effective submission ``prefix``, truncated when a budget is given."""
-    messages = dialog_messages(assignment, [(s.code, s.report) for s in subs[:prefix]], style)
+    messages = submission_messages(assignment, subs[:prefix], style, language)
     if count_tokens is not None and max_prompt_tokens is not None:
         kept = truncate_messages(messages, count_tokens, max_prompt_tokens)
         if len(kept) < len(messages):
@@ -97,12 +110,15 @@ def _prompt(
 
 
 def _scores(
-    trajectory: Trajectory, subs: list[Submission], source: str, stats: RowStats
+    course: Course, trajectory: Trajectory, subs: list[Submission], source: str, stats: RowStats
 ) -> list[float] | None:
-    """The grade that counts for each submission (DESIGN.md: regraded unless asked otherwise).
+    """The grade that counts for each submission: ``source`` (regraded unless asked
+    otherwise), or the logged grade where the trajectory has no tests.
 
     None (the trajectory is skipped and counted) when a logged score is missing.
     """
+    if course.grade_source(trajectory) == "logged":
+        source = "logged"
     scores = [s.score(source) for s in subs]
     missing = [s.order for s, score in zip(subs, scores, strict=True) if score is None]
     if missing:
@@ -114,8 +130,8 @@ def _scores(
     return [float(score) for score in scores]
 
 
-def _assistant(code: str) -> list[dict[str, str]]:
-    return [{"role": "assistant", "content": format_program(code)}]
+def _assistant(code: str, language: str) -> list[dict[str, str]]:
+    return [{"role": "assistant", "content": format_program(code, language)}]
 
 
 def sft_rows(
@@ -153,11 +169,12 @@ def sft_rows(
             stats.skip("only one effective submission (no turn after the first)")
             continue
         for step in range(first, len(subs)):
-            prompt = _prompt(assignment, subs, step, style, count_tokens, max_prompt_tokens, stats)
+            prompt = _prompt(assignment, subs, step, style, count_tokens, max_prompt_tokens, stats,
+                             trajectory.language)
             rows.append(
                 {
                     "prompt": prompt,
-                    "completion": _assistant(subs[step].code),
+                    "completion": _assistant(subs[step].code, trajectory.language),
                     "trajectory_id": trajectory.id,
                     "assignment_id": trajectory.assignment,
                     "step": step,
@@ -193,7 +210,7 @@ def dpo_rows(
     stats = stats if stats is not None else RowStats()
     rows: list[dict[str, Any]] = []
     for trajectory, subs, assignment in _usable_trajectories(course, split, stats):
-        scores = _scores(trajectory, subs, score_source, stats)
+        scores = _scores(course, trajectory, subs, score_source, stats)
         if scores is None:
             continue
         if len(subs) < 3:
@@ -217,12 +234,13 @@ def dpo_rows(
                 continue
             used.add(rejected_at)
             rejected = subs[rejected_at]
-            prompt = _prompt(assignment, subs, t, style, count_tokens, max_prompt_tokens, stats)
+            prompt = _prompt(assignment, subs, t, style, count_tokens, max_prompt_tokens, stats,
+                             trajectory.language)
             rows.append(
                 {
                     "prompt": prompt,
-                    "chosen": _assistant(chosen.code),
-                    "rejected": _assistant(rejected.code),
+                    "chosen": _assistant(chosen.code, trajectory.language),
+                    "rejected": _assistant(rejected.code, trajectory.language),
                     "trajectory_id": trajectory.id,
                     "assignment_id": trajectory.assignment,
                     "step": t,
@@ -257,8 +275,10 @@ def dapo_rows(
     style = style or DialogStyle()
     stats = stats if stats is not None else RowStats()
     rows: list[dict[str, Any]] = []
-    for trajectory, subs, assignment in _usable_trajectories(course, split, stats):
-        scores = _scores(trajectory, subs, score_source, stats)
+    for trajectory, subs, assignment in _usable_trajectories(
+        course, split, stats, need_tests=True
+    ):
+        scores = _scores(course, trajectory, subs, score_source, stats)
         if scores is None:
             continue
         first = 0 if include_first else 1
@@ -269,7 +289,8 @@ def dapo_rows(
             rows.append(
                 {
                     "prompt": _prompt(
-                        assignment, subs, prefix, style, count_tokens, max_prompt_tokens, stats
+                        assignment, subs, prefix, style, count_tokens, max_prompt_tokens, stats,
+                        trajectory.language,
                     ),
                     "trajectory_id": trajectory.id,
                     "prefix": prefix,

@@ -60,6 +60,8 @@ def course_hash(course: Course) -> str:
             score = s.report.score if s.report is not None else None
             digest.update(json.dumps([s.order, s.code, score, s.logged_score]).encode())
     digest.update(json.dumps(course.splits, sort_keys=True).encode())
+    if course.student_splits:  # held-out students change which trajectories a split holds
+        digest.update(json.dumps(course.student_splits, sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -121,7 +123,13 @@ def run_provenance(course: Course, agent: Any, settings: dict[str, Any]) -> dict
         "packages": package_versions(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "course": {"name": course.name, "sha256": course_hash(course)},
+        "course": {
+            "name": course.name,
+            "sha256": course_hash(course),
+            # Which grade counts: regraded where tests exist, else logged (trajectories each).
+            "grade_sources": course.grade_sources(),
+            "logged_trajectories_left_out": course.metadata.get("logged_trajectories_left_out", 0),
+        },
         "agent": agent_provenance(agent),
         "settings": settings,
         "grader_isolation": isolation,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from student_gym.course.model import Course
-from student_gym.env import resolve_course
+from student_gym.env import gradable_course, resolve_course
 from student_gym.evaluation.aggregate import aggregate
 from student_gym.evaluation.episodes import (
     EpisodeRecord,
@@ -106,8 +106,12 @@ def evaluate(
 
     Returns:
         The :class:`Results`; ``results.stopped`` says why when the agent stopped the run.
+
+    Raises:
+        NoTestsError: (a ValueError) the course has logged grades only. A course with tests
+            for some problems is evaluated on those (the provenance counts both).
     """
-    course = resolve_course(course)
+    course = gradable_course(resolve_course(course), "evaluate")
     label = name or str(getattr(agent, "name", None) or type(agent).__name__)
     starts = protocol_starts(course, split, steps, limit)
     settings = {
