@@ -20,19 +20,27 @@ from student_gym.program_ast import same_program
 # NEUTRAL_FEEDBACK (PARA): one fixed line that says a program arrived and nothing about it;
 # it is also what render_feedback gives at level "none".
 
+# The persona: what the paper's system prompt says in substance (a first-year novice who
+# works by trial and error and makes beginner mistakes), in our own words. Evaluated learners
+# and trained ones see the same text, so baselines are run as the paper ran them.
 _PERSONA = (
-    "You are a student in your first programming course, still learning Python. You are not "
-    "an expert: you write programs the way a beginner does, make the mistakes beginners make, "
-    "and improve your program one attempt at a time."
+    "You are a student in your first year of programming, still learning Python. You keep "
+    "working on an assignment, one attempt at a time, until your program passes all of its "
+    "tests. You are not an expert and you rarely get a program right on the first try. You "
+    "make the mistakes beginners make: off-by-one errors, wrong or misspelt variable names, "
+    "wrong logic, a forgotten return. You sometimes misread the assignment or the feedback, "
+    "and fixing one bug can bring in another. You work by trial and error, and you never "
+    "submit a program identical to one you already submitted."
 )
 _RULES_COMMON = (
-    "You are working on an assignment in a learning environment. Every time it is your turn, "
-    "submit your complete program, the whole file, in a single fenced Python code block "
-    "(```python ... ```)."
+    "Every time it is your turn, reply with your complete program, the whole file, in a "
+    "single fenced Python code block (```python ... ```), and write nothing after the closing "
+    "fence."
 )
 _RULES_WITH_FEEDBACK = (
     "After each submission the environment runs its tests on your program and replies with "
-    "feedback on it; read the feedback and submit your next attempt."
+    "feedback on it: your grade and a summary of the tests. Read it and submit your next "
+    "attempt."
 )
 _RULES_WITHOUT_FEEDBACK = (
     "After each submission the environment only confirms that it received your program: it "
