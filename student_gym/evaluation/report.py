@@ -187,7 +187,7 @@ def _results_section(runs: Sequence[Run]) -> str:
     return (
         '<h2 id="results">Results</h2>'
         '<p class="note">Cov = pooled coverage, Σ valid pairs / Σ student steps (the paper\'s '
-        "headline); Cov step-mean = the unweighted mean of per-step coverage; GP, CB = mean over "
+        "headline); Cov/step = the unweighted mean of per-step coverage; GP, CB = mean over "
         "steps j of per-step means; @1 = step 1 only (every episode has one: no survivor bias); "
         "± = half the 95% bootstrap interval over students. Validity rule: "
         f"{_e(', '.join(sorted({r.validity for r in results})))}.</p>"
@@ -253,8 +253,9 @@ def render_report(runs: Sequence[Run], max_episodes: int = 200) -> str:
         + _results_section(runs)
         + _comparison_section(runs)
         + '<h2 id="plots">Per-step curves</h2><p class="note">Bands: 95% bootstrap interval '
-        "per step; n under each step = student steps (Cov) or valid pairs (GP, CB) of the first "
-        f'run.</p><img class="per-step" alt="per-step curves" src="{per_step}">'
+        "per step; n under each step = student steps at that step; the GP and CB legends give "
+        "each run's valid pairs per step (what each point averages)."
+        f'</p><img class="per-step" alt="per-step curves" src="{per_step}">'
         + f'<h2 id="status">Status mix and attempts vs the students</h2>{mixes}'
         + f'<h2 id="episodes">Episodes</h2>{_episodes_section(runs, max_episodes)}'
         + "</body></html>\n"
