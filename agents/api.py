@@ -11,6 +11,10 @@ The GPT-5-mini baseline (``base_url=None``, the OpenAI API) or a local vLLM / ll
   :class:`CostCapExceeded`, which the evaluation treats as a clean stop (finished episodes are
   kept and the run can be resumed with a higher cap). Requests already in flight in one batch
   may overshoot the cap by at most that batch.
+
+A chat endpoint cannot be prefilled the way local learners are (an empty think block and an
+opening ```` ```python ```` fence), so the system message gets :data:`FORMAT_INSTRUCTIONS`
+asking for the same shape; replies are parsed by the env's one rule, like every learner's.
 """
 
 from __future__ import annotations
@@ -22,6 +26,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from student_gym.evaluation.rollout import StopEvaluation
+
+FORMAT_INSTRUCTIONS = (
+    "Format: reply with the program only. Start your reply with ```python on its own line, end "
+    "it with the closing ``` fence, and write no explanation before or after the code."
+)
 
 
 class CostCapExceeded(StopEvaluation):
@@ -71,6 +80,8 @@ class ApiAgent:
         timeout: seconds per request.
         name: the label in results tables (default ``api:<model>``).
         client: an ``openai.OpenAI`` client to use instead of building one.
+        format_instructions: append :data:`FORMAT_INSTRUCTIONS` to the system message (the
+            stand-in for the local learners' prefill).
     """
 
     def __init__(
@@ -91,6 +102,7 @@ class ApiAgent:
         timeout: float = 120.0,
         name: str | None = None,
         client: Any = None,
+        format_instructions: bool = True,
     ) -> None:
         where = base_url or "the OpenAI API"
         if not allow_course_data:
@@ -111,6 +123,7 @@ class ApiAgent:
         self.max_prompt_tokens = max_prompt_tokens
         self.concurrency = max(1, concurrency)
         self.name = name or f"api:{model}"
+        self.format_instructions = format_instructions
         self.usage = Usage()
         self._lock = threading.Lock()
         if client is None:
@@ -147,6 +160,11 @@ class ApiAgent:
 
     def _messages(self, observation: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
         messages = [{"role": m["role"], "content": m["content"]} for m in observation]
+        if self.format_instructions:
+            if messages and messages[0]["role"] == "system":
+                messages[0]["content"] += "\n\n" + FORMAT_INSTRUCTIONS
+            else:
+                messages.insert(0, {"role": "system", "content": FORMAT_INSTRUCTIONS})
         if self.max_prompt_tokens is not None:
             from student_gym.dialogs import truncate_messages
 
@@ -191,6 +209,7 @@ class ApiAgent:
             "base_url": self.base_url,
             "temperature": self.temperature,
             "max_new_tokens": self.max_new_tokens,
+            "format_instructions": self.format_instructions,
             "usage": asdict(self.usage),
         }
 

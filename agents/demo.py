@@ -6,7 +6,8 @@
    term, through the same ``agents.training`` code and TRL trainers as ``student-gym train``;
 3. evaluate BASE, PARA, SFT, DPO, the rule-based novice and replay (the real students) on the
    held-out term with the 5-step rollout (``student_gym.evaluation.evaluate``);
-4. print the table, save the per-step plot and a ``demo_summary.json``.
+4. print the tables, save the per-step plot, the HTML report (``report.html``) and a
+   ``demo_summary.json``.
 
 The tiny model is *fully* fine-tuned (``use_peft=False``) with a large learning rate: a LoRA
 on random weights has too little capacity to learn to write fenced programs in minutes. Real
@@ -82,8 +83,9 @@ def held_out_sample(course, n: int | None):
 def well_formed_coverage(episodes_file: Path, steps: int) -> float | None:
     """Pooled share of student steps paired with a *well-formed* learner program.
 
-    The evaluation's Coverage counts any non-empty reply as a program (a random model's noise
-    included); this stricter reading also asks for a fenced block that compiles.
+    The evaluation's Coverage (the paper's validity rule) counts any non-empty program text
+    as a program (a random model's noise included); this stricter reading also asks for a
+    fenced block that compiles.
     """
     from student_gym.evaluation.episodes import read_episodes
 
@@ -93,7 +95,7 @@ def well_formed_coverage(episodes_file: Path, steps: int) -> float | None:
         1
         for e in episodes
         for s in e.steps[: min(e.student_steps, steps)]
-        if s.valid and s.format_ok and s.status != "syntax_error"
+        if s.valid() and s.format_ok and s.status != "syntax_error"
     )
     return good / student if student else None
 
@@ -213,6 +215,9 @@ def run_demo(out_dir: str | Path, settings: DemoSettings = FULL, log=print) -> d
         )
         log(f"  {name}: {results[-1].summary()} in {time.perf_counter() - start:.1f} s")
     print_tables(results)
+    from student_gym.evaluation.report import write_report
+
+    report = write_report([out / "eval" / r.agent for r in results], out / "report.html")
     well_formed = {
         r.agent: well_formed_coverage(out / "eval" / r.agent / "episodes.jsonl", r.steps)
         for r in results
@@ -225,15 +230,22 @@ def run_demo(out_dir: str | Path, settings: DemoSettings = FULL, log=print) -> d
         "training": runs,
         "held_out": {"trajectories": len(held_out.split("test")), "episodes": {
             r.agent: r.counts.get("episodes") for r in results}},
-        "results": {r.agent: {**r.summary(), "coverage_pooled": r.coverage_pooled,
+        "results": {r.agent: {**r.summary(),
+                              "coverage_step_mean": r.value("coverage_step_mean"),
                               "coverage_well_formed": well_formed[r.agent],
-                              "codebleu_fixed": r.mean("codebleu_fixed"),
+                              "codebleu_fixed": r.value("codebleu_fixed"),
+                              "grade_proximity_step1": r.step1["grade_proximity"]["value"],
+                              "codebleu_step1": r.step1["codebleu"]["value"],
+                              "finish_agreement": r.behaviour["finish"]["agreement"],
+                              "js_status": r.behaviour["status_mix"]["overall"]["js"],
+                              "js_attempts": r.behaviour["attempts"]["js"],
                               "ended_correct": r.counts.get("ended_correct")}
                     for r in results},
         "seconds": round(time.perf_counter() - begin, 1),
         "plot": str(plot),
+        "report": str(report),
     }
     (out / "demo_summary.json").write_text(json.dumps(summary, indent=2))
     log(f"demo done in {summary['seconds']} s: models in {out}, evaluations in {out / 'eval'}, "
-        f"plot {plot}, summary {out / 'demo_summary.json'}")
+        f"plot {plot}, report {report}, summary {out / 'demo_summary.json'}")
     return summary

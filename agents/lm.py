@@ -4,6 +4,12 @@
 reply per observation: each dialog is left-truncated by whole turns to the prompt budget with the
 serializer's ``truncate_messages`` (never dropping system + statement), rendered with the model's
 chat template with Qwen3 thinking switched off, left-padded and decoded greedily in batches.
+
+Replies are prefilled as the paper ran its learners: the prompt ends with an empty think block
+(when the chat template knows thinking and has not added one itself) and an opening
+```` ```python ```` fence, so generation starts inside the program. The reply handed to the env
+is the fence plus what was generated, parsed by the env's one reply rule. ``prefill=False``
+(CLI ``--no-prefill``) lets the model start its reply freely.
 """
 
 from __future__ import annotations
@@ -65,6 +71,10 @@ def load_tokenizer(model_name_or_path: str | os.PathLike[str]):
     return tokenizer
 
 
+EMPTY_THINK = "<think>\n\n</think>\n\n"
+CODE_PREFILL = "```python\n"
+
+
 def strip_thinking(reply: str) -> str:
     """Drop a leading ``<think>...</think>`` block that a hybrid model may still emit."""
     if "</think>" in reply:
@@ -86,6 +96,8 @@ class LMAgent:
         batch_size: Dialogs generated together.
         enable_thinking: Passed to the chat template; Qwen3 thinking stays off by default.
         name: Label of the agent in results tables.
+        prefill: Start every reply with an empty think block and ```` ```python ```` (the
+            paper's setting).
     """
 
     def __init__(
@@ -100,6 +112,7 @@ class LMAgent:
         batch_size: int = 8,
         enable_thinking: bool = False,
         name: str | None = None,
+        prefill: bool = True,
     ) -> None:
         if max_new_tokens < 1 or max_prompt_tokens < 1 or batch_size < 1:
             raise ValueError(
@@ -118,10 +131,12 @@ class LMAgent:
         self.max_prompt_tokens = max_prompt_tokens
         self.batch_size = batch_size
         self.enable_thinking = enable_thinking
+        self.prefill = prefill
         self.name = name or Path(self.adapter or self.model_name_or_path).name
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
         self.tokenizer = load_tokenizer(self.model_name_or_path)
+        self._thinking_template = "<think>" in str(self.tokenizer.chat_template or "")
         quant = quantization_config(load_in_4bit)
         kwargs: dict[str, Any] = {"dtype": "auto"}
         if quant is not None:
@@ -136,13 +151,24 @@ class LMAgent:
     # -- prompts ---------------------------------------------------------------------------
 
     def render(self, messages: Sequence[dict]) -> str:
-        """Render a dialog as the prompt text the model continues (generation prompt added)."""
-        return self.tokenizer.apply_chat_template(
+        """Render a dialog as the prompt text the model continues (generation prompt and, when
+        prefilling, the empty think block and the opening fence added)."""
+        text = self.tokenizer.apply_chat_template(
             [{"role": m["role"], "content": m["content"]} for m in messages],
             tokenize=False,
             add_generation_prompt=True,
             enable_thinking=self.enable_thinking,
         )
+        return text + self.prefill_text(text)
+
+    def prefill_text(self, prompt: str) -> str:
+        """What is appended to a templated prompt before generation ("" without prefill)."""
+        if not self.prefill:
+            return ""
+        think = ""
+        if self._thinking_template and not prompt.rstrip().endswith("</think>"):
+            think = EMPTY_THINK
+        return think + CODE_PREFILL
 
     def count_tokens(self, messages: Sequence[dict]) -> int:
         """Number of prompt tokens of a dialog, as the model will see it."""
@@ -184,11 +210,26 @@ class LMAgent:
             new_tokens = output[:, batch["input_ids"].shape[1] :]
             texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
             for i, text in zip(chunk, texts, strict=True):
-                replies[i] = strip_thinking(text)
+                if self.prefill:
+                    # The program's first line starts right after the fence: keep its indent.
+                    if "</think>" in text:
+                        text = text.split("</think>", 1)[1]
+                    replies[i] = CODE_PREFILL + text
+                else:
+                    replies[i] = strip_thinking(text)
         return replies
 
     def reset(self) -> None:
         """Nothing to reset: the learner is stateless between dialogs."""
+
+    def provenance(self) -> dict[str, Any]:
+        """Decoding settings that change results (for the results file)."""
+        return {
+            "prefill": self.prefill,
+            "enable_thinking": self.enable_thinking,
+            "max_new_tokens": self.max_new_tokens,
+            "max_prompt_tokens": self.max_prompt_tokens,
+        }
 
 
 def load_adapter(model, adapter: str | os.PathLike[str], *, merge: bool):

@@ -1,4 +1,5 @@
-"""Per-pair metrics of the evaluation: grade proximity, CodeBLEU, coverage.
+"""Per-pair metrics of the evaluation: grade proximity, CodeBLEU, coverage; and the
+Jensen-Shannon divergence that compares a learner's behaviour with the students'.
 
 CodeBLEU comes from the ``codebleu`` package (0.7.0, lang "python", weights 0.25 each), whose
 total has a bug: ``calc_codebleu`` adds ``theta * (dataflow_match_score or 1)``, so a
@@ -17,7 +18,8 @@ and grades without it (``pip install student-gym[metrics]``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -44,6 +46,34 @@ def coverage(valid_pairs: int, student_steps: int) -> float:
             f"coverage: need 0 <= valid_pairs <= student_steps, got {valid_pairs}/{student_steps}"
         )
     return valid_pairs / student_steps if student_steps else 0.0
+
+
+def js_divergence(p: Mapping[str, float], q: Mapping[str, float]) -> float:
+    """Jensen-Shannon divergence (base 2, so in [0, 1]) of two distributions over categories.
+
+    ``p`` and ``q`` map a category to a count or a probability; each is normalised to sum to 1
+    and a category missing from one side has probability 0 there. 0 means the same
+    distribution, 1 disjoint supports.
+
+    Raises:
+        ValueError: a negative weight, or a side with no weight at all.
+    """
+    keys = sorted(set(p) | set(q))
+    a = [float(p.get(k, 0.0)) for k in keys]
+    b = [float(q.get(k, 0.0)) for k in keys]
+    if min(a + b, default=0.0) < 0:
+        raise ValueError("js_divergence: weights must be non-negative")
+    sa, sb = sum(a), sum(b)
+    if sa <= 0 or sb <= 0:
+        raise ValueError("js_divergence: both distributions need some weight")
+    a = [x / sa for x in a]
+    b = [x / sb for x in b]
+    m = [(x + y) / 2 for x, y in zip(a, b, strict=True)]
+
+    def kl(x: list[float]) -> float:
+        return sum(xi * math.log2(xi / mi) for xi, mi in zip(x, m, strict=True) if xi > 0)
+
+    return max(0.0, min(1.0, 0.5 * kl(a) + 0.5 * kl(b)))
 
 
 def _drop_no_dataflow_warning(record: logging.LogRecord) -> bool:

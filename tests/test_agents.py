@@ -11,7 +11,7 @@ import gymnasium as gym
 import pytest
 from test_env_course import tiny_course
 
-from agents.api import ApiAgent, CostCapExceeded, CourseDataRefused
+from agents.api import FORMAT_INSTRUCTIONS, ApiAgent, CostCapExceeded, CourseDataRefused
 from agents.base import Agent, act
 from agents.fewshot import FewShotAgent
 from agents.novice import NoviceAgent, Plan
@@ -133,7 +133,11 @@ def test_api_agent_talks_to_a_local_chat_server_and_caps_cost():
         bodies = [r["body"] for r in server.requests]  # concurrent: in any order
         assert {r["path"] for r in server.requests} == {"/v1/chat/completions"}
         assert all(b["model"] == "tiny-model" and b["temperature"] == 0.0 for b in bodies)
-        assert [dict(m) for m in observation()] in [b["messages"] for b in bodies]
+        # The one change to the dialog: the format request that stands in for the prefill.
+        sent = [dict(m) for m in observation()]
+        sent[0]["content"] += "\n\n" + FORMAT_INSTRUCTIONS
+        assert sent in [b["messages"] for b in bodies]
+        assert "Start your reply with ```python" in FORMAT_INSTRUCTIONS
         # 2 requests x (100 in x $1 + 20 out x $5) / 1e6 = $0.0004 >= the $0.0003 cap
         assert agent.usage.cost_usd == pytest.approx(0.0004)
         with pytest.raises(CostCapExceeded, match="cost cap"):
@@ -196,3 +200,14 @@ def test_cli_api_agent_needs_the_flag_and_respects_the_cap(tmp_path, capsys):
         assert main([*base, *extra, "--out", str(tmp_path / "o"), "--no-plot"]) == 0
         results = Results.load(tmp_path / "o" / "api_tiny" / "results.json")
         assert results.stopped and len(server.requests) == 2
+
+
+def test_api_format_instructions_can_be_switched_off_and_need_no_system_turn():
+    with ChatServer() as server:
+        plain = ApiAgent("m", base_url=server.url, api_key="x", allow_course_data=True,
+                         format_instructions=False)
+        assert plain._messages(observation()) == [dict(m) for m in observation()]
+        bare = ApiAgent("m", base_url=server.url, api_key="x", allow_course_data=True)
+        messages = bare._messages([{"role": "user", "content": "Write add."}])
+        assert messages[0] == {"role": "system", "content": FORMAT_INSTRUCTIONS}
+        assert server.requests == []

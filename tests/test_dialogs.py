@@ -136,6 +136,20 @@ def test_feedback_levels_use_the_grader_feedback() -> None:
     assert texts == {NEUTRAL_FEEDBACK}
 
 
+def test_the_persona_has_the_papers_substance_in_our_words() -> None:
+    text = system_prompt(DialogStyle())
+    for phrase in ("first-year", "learning Python", "passes all of its tests", "no expert",
+                   "rarely get it right on the first try", "off-by-one", "variable names",
+                   "wrong logic", "forgotten return", "misread the assignment or the feedback",
+                   "add a bug while fixing another", "trial and error",
+                   "never resubmit an identical program", "complete program",
+                   "one ```python code block", "nothing after the closing fence",
+                   "grade and a summary of the tests"):
+        assert phrase in text, phrase
+    para = system_prompt(DialogStyle.para_style())
+    assert "off-by-one" in para and "grade and a summary" not in para
+
+
 def test_bad_feedback_level_is_refused() -> None:
     with pytest.raises(ValueError, match="feedback_level must be one of"):
         DialogStyle(feedback_level="verbose")

@@ -92,7 +92,27 @@ def test_agent_truncates_old_turns_but_keeps_system_and_statement(tiny: Path) ->
     assert len(agent.tokenizer(prompt)["input_ids"]) <= 120
     assert SYSTEM["content"] in prompt and STATEMENT["content"] in prompt
     assert "attempt 8" in prompt and "attempt 1)" not in prompt  # newest kept, oldest dropped
-    assert prompt.endswith("<think>\n\n</think>\n\n")  # Qwen3 thinking switched off
+    # Qwen3 thinking switched off (the template's empty think block), then the prefill fence.
+    assert prompt.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n```python\n")
+    assert prompt.count("<think>") == 1
+
+
+def test_prefill_as_the_paper_ran_it_and_the_switch_that_turns_it_off(tiny: Path) -> None:
+    from student_gym.replies import parse_reply
+
+    agent = LMAgent(tiny, max_new_tokens=8)
+    replies = agent.act([[SYSTEM, STATEMENT]])
+    assert replies[0].startswith("```python\n")  # the env sees the fence the model continued
+    generated = replies[0].removeprefix("```python\n")
+    assert parse_reply(replies[0]).code == generated.split("\n```")[0].rstrip()
+    # A template that did not add the empty think block gets one before the fence.
+    assert agent.prefill_text("<|im_start|>assistant\n") == "<think>\n\n</think>\n\n```python\n"
+    assert agent.prefill_text("<|im_start|>assistant\n<think>\n\n</think>\n\n") == "```python\n"
+    assert agent.provenance()["prefill"] is True
+
+    free = LMAgent(tiny, max_new_tokens=8, prefill=False)
+    assert free.prompt([SYSTEM, STATEMENT]).endswith("</think>\n\n")
+    assert free.prefill_text("anything") == "" and free.provenance()["prefill"] is False
 
 
 def test_agent_batches_greedily_in_input_order(tiny: Path) -> None:

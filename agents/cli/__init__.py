@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "regrade": "re-run every logged submission of a course through the grader",
     "serialize": "turn a course into SFT and DPO datasets (conversational or PARA)",
     "evaluate": "run the 5-step rollout evaluation of an agent on a course",
+    "report": "write one static HTML page of evaluation runs (tables, plots, episodes)",
     "train": "train a learner with SFT, DPO or DAPO (TRL)",
     "demo": "the whole method on the bundled course, offline, on CPU",
     "bench": "run the throughput benchmarks",

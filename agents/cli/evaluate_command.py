@@ -6,10 +6,14 @@ Examples::
     student-gym evaluate --agent lm:runs/sft/merged --out runs/eval
     student-gym evaluate --agent api:gpt-5-mini --allow-remote-course-data \\
         --max-cost-usd 5 --input-price 0.25 --output-price 2 --temperature none --out runs/eval
-    student-gym evaluate --compare runs/eval/replay/results.json runs/eval/novice/results.json
+    student-gym evaluate --compare runs/eval/PARA runs/eval/SFT
+    student-gym evaluate --agent replay --agent novice --compare   # compare the two just run
 
 Each agent's run goes to ``OUT/<agent>/`` (episodes.jsonl, run.json, results.json); running the
-same command again resumes it. The comparison table is printed and ``OUT/per_step.png`` drawn.
+same command again resumes it. The tables are printed (pooled Coverage first) and
+``OUT/per_step.png`` drawn. With ``--compare``, every run is compared with the first one by a
+paired bootstrap over the same students (refused when course, split, steps, seed or students
+differ) and ``OUT/compare.json`` is written. ``student-gym report RUN_DIR...`` makes the page.
 A course with logged grades only is refused (evaluation replays need tests); a course with
 tests for some problems is evaluated on those, and the results' provenance says how many
 trajectories were left out. Exit status 2, with one line, for any bad option or course.
@@ -18,6 +22,7 @@ trajectories were left out. Exit status 2, with one line, for any bad option or 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -60,10 +65,18 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
     p.add_argument("--no-resume", action="store_true", help="redo finished episodes")
     p.add_argument(
         "--compare",
-        nargs="+",
-        default=[],
-        metavar="RESULTS",
-        help="results.json files to add to the table",
+        nargs="*",
+        default=None,
+        metavar="RUN",
+        help="run directories (or their results.json) to compare; every run (these, then the "
+        "--agent runs) is compared with the first by a paired bootstrap over students",
+    )
+    p.add_argument(
+        "--validity",
+        default="paper",
+        choices=("paper", "strict"),
+        help="which learner steps are programs: paper (non-empty python block, or non-empty "
+        "text without a block; the default) or strict (unfenced text must also parse)",
     )
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for CIs")
     p.add_argument(
@@ -83,6 +96,11 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
     lm.add_argument("--max-new-tokens", type=int, default=512)
     lm.add_argument("--max-prompt-tokens", type=int, default=3072)
     lm.add_argument("--load-in-4bit", action="store_true")
+    lm.add_argument(
+        "--no-prefill",
+        action="store_true",
+        help="do not prefill replies with an empty think block and ```python (the paper does)",
+    )
     api = p.add_argument_group("api agents")
     api.add_argument(
         "--api-base", default=None, help="OpenAI-compatible base URL (default: OpenAI)"
@@ -126,6 +144,7 @@ def build_agent(spec: str, course: Any, args: argparse.Namespace) -> Any:
             max_new_tokens=args.max_new_tokens,
             max_prompt_tokens=args.max_prompt_tokens,
             load_in_4bit=args.load_in_4bit,
+            prefill=not args.no_prefill,
         )
     elif kind == "api" and arg:
         from agents.api import ApiAgent
@@ -192,33 +211,40 @@ def run_dir_name(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", label).strip("_") or "agent"
 
 
+def fail(err: Any, message: str) -> int:
+    """Print one red line (never wrapped, never read as markup) and return exit code 2."""
+    err.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+    return 2
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from student_gym.evaluation import Results, evaluate
+    from student_gym.evaluation import evaluate
+    from student_gym.evaluation.compare import Run, compare_runs, load_run
     from student_gym.evaluation.plots import plot_per_step
-    from student_gym.evaluation.tables import print_tables
+    from student_gym.evaluation.tables import print_tables, wide_console
 
-    console = Console()
-    err = Console(stderr=True)
+    console = wide_console()
+    err = Console(stderr=True, highlight=False)
 
-    def fail(message: object) -> int:
-        print(f"evaluate: {message}", file=sys.stderr)  # one plain line, whatever the terminal
-        return 2
+    def stop(message: object) -> int:
+        return fail(err, f"evaluate: {message}")
 
     if not args.agent and not args.compare:
-        return fail("give at least one --agent or --compare RESULTS")
+        return stop("give at least one --agent or --compare RUN...")
     if (problem := _check_options(args)) is not None:
-        return fail(problem)
-    runs: list[Results] = []
-    for path in args.compare:
+        return stop(problem)
+    loaded: list[Run] = []
+    for path in args.compare or []:
         try:
-            runs.append(Results.load(path))
+            loaded.append(load_run(path, validity=args.validity, bootstrap=args.bootstrap))
         except (OSError, ValueError) as exc:
-            return fail(f"--compare {path}: {exc}")
+            return stop(f"--compare {path}: {exc}")
+    runs = [r.results for r in loaded]
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        return fail(f"--out {out} is an existing file; give a directory")
+        return stop(f"--out {out} is an existing file; give a directory")
     if args.agent:
         from student_gym.course.native import CourseFormatError
         from student_gym.env import gradable_course, resolve_course
@@ -227,12 +253,12 @@ def run(args: argparse.Namespace) -> int:
             full = resolve_course(None if args.course == "bundled" else args.course)
             course = gradable_course(full, "evaluate")
             if not course.split(args.split):
-                return fail(f"course {course.name!r} has no trajectories with tests in split "
+                return stop(f"course {course.name!r} has no trajectories with tests in split "
                             f"{args.split!r}")
         except (CourseFormatError, ValueError) as exc:  # NoTestsError is a ValueError
-            return fail(exc)
+            return stop(exc)
         except KeyError as exc:
-            return fail(exc.args[0])
+            return stop(exc.args[0])
         if left_out := len(full.trajectories) - len(course.trajectories):
             err.print(f"[yellow]evaluate: {left_out} trajectories have no tests (logged grades) "
                       "and are left out[/yellow]")
@@ -240,7 +266,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 agent = build_agent(spec, course, args)
             except (ValueError, PermissionError, OSError, ImportError) as exc:
-                return fail(exc)
+                return stop(exc)
             if callable(getattr(agent, "warning", None)) and (note := agent.warning()):
                 err.print(f"[yellow]{note}[/yellow]")
             label = str(getattr(agent, "name", spec))
@@ -261,9 +287,10 @@ def run(args: argparse.Namespace) -> int:
                     seed=args.seed,
                     bootstrap=args.bootstrap,
                     extra_provenance={"cli_agent_spec": spec, "argv": sys.argv[1:]},
+                    validity=args.validity,
                 )
             except ValueError as exc:  # a resume made with other settings
-                return fail(exc)
+                return stop(exc)
             if results.stopped:
                 err.print(
                     f"[yellow]{label}: stopped early ({results.stopped}); "
@@ -272,8 +299,21 @@ def run(args: argparse.Namespace) -> int:
                 )
             console.print(f"{label}: results in {out / run_dir_name(label) / 'results.json'}")
             runs.append(results)
+            if args.compare is not None:
+                loaded.append(load_run(out / run_dir_name(label), validity=args.validity,
+                                       bootstrap=args.bootstrap))
     _warn_mixed_courses(runs, err)
-    print_tables(runs, console)
+    comparison = None
+    if args.compare is not None:
+        if len(loaded) < 2:
+            return stop("--compare needs at least two runs in all")
+        try:
+            comparison = compare_runs(loaded, validity=args.validity, bootstrap=args.bootstrap)
+        except ValueError as exc:
+            return stop(exc)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "compare.json").write_text(json.dumps(comparison, indent=2) + "\n")
+    print_tables(runs, console, comparison)
     if not args.no_plot and runs:
         png = plot_per_step(runs, out / "per_step.png")
         console.print(f"per-step curves: {png}")

@@ -24,23 +24,27 @@ from student_gym.grader.report import GradeReport
 # NEUTRAL_FEEDBACK (PARA): one fixed line that says a program arrived and nothing about it;
 # it is also what render_feedback gives at level "none".
 
+# The persona: what the paper's system prompt says in substance (a first-year novice who
+# works by trial and error and makes beginner mistakes), in our own words. Evaluated learners
+# and trained ones see the same text, so baselines are run as the paper ran them.
 _PERSONA = (
-    "You are a student in your first programming course, still learning Python. You are not "
-    "an expert: you write programs the way a beginner does, make the mistakes beginners make, "
-    "and improve your program one attempt at a time."
+    "You are a first-year student learning Python, working on an assignment until your "
+    "program passes all of its tests. You are no expert and rarely get it right on the first "
+    "try. You make beginner mistakes (off-by-one errors, wrong variable names, wrong logic, a "
+    "forgotten return), misread the assignment or the feedback, and sometimes add a bug while "
+    "fixing another. You work by trial and error and never resubmit an identical program."
 )
 _RULES_COMMON = (
-    "You are working on an assignment in a learning environment. Every time it is your turn, "
-    "submit your complete program, the whole file, in a single fenced Python code block "
-    "(```python ... ```)."
+    "Each turn, reply with your complete program in one ```python code block, with nothing "
+    "after the closing fence."
 )
 _RULES_WITH_FEEDBACK = (
-    "After each submission the environment runs its tests on your program and replies with "
-    "feedback on it; read the feedback and submit your next attempt."
+    "After each submission the environment replies with feedback: your grade and a summary "
+    "of the tests."
 )
 _RULES_WITHOUT_FEEDBACK = (
-    "After each submission the environment only confirms that it received your program: it "
-    "gives no test results, grades or other feedback. Submit your next attempt when asked."
+    "After each submission the environment only confirms that it received your program: no "
+    "test results, grade or other feedback."
 )
 
 

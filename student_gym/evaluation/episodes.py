@@ -1,11 +1,21 @@
 """What the evaluation rollout produces: one record per (trajectory, start), stored as JSONL.
 
-The protocol (DESIGN.md): for a trajectory with N effective submissions and every start
+The protocol (docs/env.md): for a trajectory with N effective submissions and every start
 k in 2..N, the learner sees real submissions 1..k-1 (``prefix = k - 1``) and writes up to
-``steps`` programs; its step j is paired with the student's real submission k+j-1. The student
-has ``student_steps = min(steps, N - prefix)`` steps to pair with, which is the coverage
-denominator; steps beyond the student's last submission pair with nothing, so the rollout does
-not generate them.
+``steps`` programs (the horizon), stopping once its program is fully correct; its step j is
+paired with the student's real submission k+j-1. The student has
+``student_steps = min(steps, N - prefix)`` steps to pair with, which is the coverage
+denominator. Steps beyond the student's last submission pair with nothing and do not enter the
+pair metrics; they are still generated, so that a learner that finishes *later* than the
+student is seen as such (finish-step agreement, :mod:`student_gym.evaluation.behaviour`).
+
+Whether a learner's step counts as a program is decided when results are aggregated, by one of
+two rules (:data:`VALIDITY_RULES`), so one run can be read either way:
+
+* ``paper`` (the default, as the paper ran it): the reply holds a non-empty python block, or,
+  with no block, is non-empty text (then the whole text is the program and got an honest
+  verdict from the grader);
+* ``strict``: as ``paper``, but unfenced text that does not parse is not a program.
 """
 
 from __future__ import annotations
@@ -18,6 +28,10 @@ from typing import Any
 
 from student_gym.course.model import Course
 
+VALIDITY_RULES = ("paper", "strict")
+# Bumped when records change meaning; run.json carries it and resuming across versions is refused.
+PROTOCOL_VERSION = 2
+
 
 @dataclass(frozen=True)
 class Start:
@@ -28,6 +42,8 @@ class Start:
     assignment: str
     prefix: int  # k - 1
     student_steps: int  # real submissions the learner's steps can be paired with (<= steps)
+    student_remaining: int = 0  # real submissions after the prefix, N - prefix
+    student_passed: bool = False  # whether the student's last effective submission passed
 
     @property
     def key(self) -> str:
@@ -46,27 +62,31 @@ class StepRecord:
     status: str
     target_code: str | None = None
     target_score: float | None = None
-    # Pair metrics, filled when the pair is valid (both produced a program).
+    # Pair metrics, filled whenever both sides have a non-empty program (a superset of the
+    # pairs either validity rule keeps; the rule is applied when aggregating).
     grade_proximity: float | None = None
     codebleu: float | None = None
     codebleu_fixed: float | None = None
+    feedback: str = ""  # what the environment answered the learner's program
 
-    @property
-    def has_program(self) -> bool:
-        """Whether the learner produced a program at this step.
+    def has_program(self, validity: str = "paper") -> bool:
+        """Whether the learner produced a program at this step, under a validity rule.
 
-        A fenced code block is a program even with a syntax error (students submit those
-        too); an unfenced reply counts only when it parses, so free text that the grader took
-        as the program (DESIGN.md "Code in a reply") is not paired with the student's code.
+        ``paper``: any non-empty program text (a python block's body, or the whole reply when
+        it has no block). ``strict``: the same, but unfenced text must also parse, so free
+        text that the grader took as the program is not paired with the student's code.
         """
+        if validity not in VALIDITY_RULES:
+            raise ValueError(f"validity must be one of {VALIDITY_RULES}, got {validity!r}")
         if not self.code.strip():
             return False
+        if validity == "paper":
+            return True
         return self.format_ok or self.status not in ("syntax_error", "too_large")
 
-    @property
-    def valid(self) -> bool:
+    def valid(self, validity: str = "paper") -> bool:
         """Both the learner and the student produced a program at this step."""
-        return self.has_program and self.target_code is not None
+        return self.target_code is not None and self.has_program(validity)
 
 
 @dataclass
@@ -79,10 +99,30 @@ class EpisodeRecord:
     prefix: int
     student_steps: int
     steps: list[StepRecord] = field(default_factory=list)
-    end: str = ""  # "correct" | "student_done" (no more real submissions to pair with)
+    end: str = ""  # "correct" | "horizon" (the step limit was reached without a pass)
     # CodeBLEU of each real submission paired with a step against itself (the ceiling), per
     # student step j = 1..student_steps: {"codebleu": ..., "codebleu_fixed": ...}.
     target_self: list[dict[str, float]] = field(default_factory=list)
+    horizon: int = 0  # the step limit the learner ran under
+    # Real submissions left after the prefix (N - prefix, may exceed the horizon) and whether
+    # the last of them passed: the student's finish step is student_remaining when it did.
+    student_remaining: int = 0
+    student_passed: bool = False
+    # The student's real submissions j = 1..student_steps: code, score, status, feedback.
+    student_submissions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def student_finish(self) -> int | None:
+        """The step at which the student's program passed, or None when not within the
+        horizon (the log goes on past it, or the student never passed)."""
+        if self.student_passed and self.student_remaining <= self.horizon:
+            return self.student_remaining
+        return None
+
+    @property
+    def learner_finish(self) -> int | None:
+        """The step at which the learner's program passed, or None when it did not."""
+        return next((s.j for s in self.steps if s.status == "passed"), None)
 
     @property
     def key(self) -> str:
@@ -121,7 +161,8 @@ def protocol_starts(
     for trajectory in course.split(split):
         if limit is not None and used >= limit:
             break
-        n = len(effective_submissions(trajectory, course_assignment(course, trajectory)))
+        effective = effective_submissions(trajectory, course_assignment(course, trajectory))
+        n = len(effective)
         if n < 2:
             continue  # no start k in 2..N
         used += 1
@@ -133,6 +174,8 @@ def protocol_starts(
                     assignment=trajectory.assignment,
                     prefix=prefix,
                     student_steps=min(steps, n - prefix),
+                    student_remaining=n - prefix,
+                    student_passed=effective[-1].report.status == "passed",
                 )
             )
     return starts

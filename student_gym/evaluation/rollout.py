@@ -6,8 +6,10 @@ single ``act`` call (an LM generates for the whole batch at once) and grades all
 with one :func:`student_gym.grade_many` call (:func:`student_gym.env.step_many`). Finished
 episodes free their slot for the next start, so the batch stays full (continuous batching).
 
-An episode ends when the learner's program is fully correct or when it has made as many steps
-as the student has real submissions left to pair with (``student_steps``, at most ``steps``).
+An episode ends when the learner's program is fully correct or when it reaches the horizon
+(``steps``, 5 in the paper), whether or not the student has real submissions left to pair with:
+steps past the student's last submission do not enter the pair metrics, but they show whether
+the learner finishes later than the student did.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from student_gym.course.model import Course
+from student_gym.dialogs import feedback_text
 from student_gym.env import StudentProgrammingEnv, step_many
 from student_gym.evaluation.episodes import EpisodeRecord, Start, StepRecord
 
@@ -52,8 +55,8 @@ class PairScorer:
         from student_gym.metrics import grade_proximity
 
         for step in record.steps:
-            if not step.valid:
-                continue
+            if step.target_code is None or not step.code.strip():
+                continue  # no pair under any validity rule
             if step.target_score is not None and step.score is not None:  # None: broken tests
                 step.grade_proximity = grade_proximity(step.score, step.target_score)
             scores = self.codebleu(step.code, step.target_code or "")
@@ -87,6 +90,7 @@ def rollout(
     batch_size: int = 32,
     on_episode: Callable[[EpisodeRecord], None] | None = None,
     env_kwargs: dict[str, Any] | None = None,
+    steps: int = 5,
 ) -> list[EpisodeRecord]:
     """Run the protocol's episodes for ``starts``, ``batch_size`` live episodes at a time.
 
@@ -101,6 +105,7 @@ def rollout(
         batch_size: live episodes per round.
         on_episode: called with each finished record, as soon as it finishes (for JSONL).
         env_kwargs: more keyword arguments for the env.
+        steps: the horizon: the most steps a learner makes in one episode.
 
     Returns:
         The finished records, in the order they finished.
@@ -130,6 +135,16 @@ def rollout(
         assert ep is not None
         targets = [(s.code, s.score(item.env.score_source)) for s in ep.targets]
         scorer.finish(item.record, targets)
+        item.record.student_submissions = [
+            {
+                "code": s.code,
+                "score": s.score(item.env.score_source),
+                # Status categories come from our grader's verdict whatever the score source.
+                "status": s.report.status if s.report is not None else None,
+                "feedback": feedback_text(s.report, item.env.style) if s.report else "",
+            }
+            for s in ep.targets[: item.record.student_steps]
+        ]
         finished.append(item.record)
         free.append(item.env)
         if on_episode is not None:
@@ -146,10 +161,10 @@ def rollout(
                 assignment=start.assignment,
                 prefix=start.prefix,
                 student_steps=start.student_steps,
+                horizon=steps,
+                student_remaining=start.student_remaining,
+                student_passed=start.student_passed,
             )
-            if start.student_steps < 1:
-                finish(_Live(env, start, obs, info, record), "student_done")
-                continue
             live.append(_Live(env, start, obs, info, record))
         if not live:
             continue
@@ -171,13 +186,14 @@ def rollout(
                     status=str(grade["status"]),
                     target_code=target["code"] if target else None,
                     target_score=target.get("score") if target else None,
+                    feedback=obs[-1]["content"],
                 )
             )
             item.observation, item.info = obs, info
             if terminated:
                 finish(item, "correct")
-            elif info["step"] >= item.start.student_steps:
-                finish(item, "student_done")
+            elif info["step"] >= steps:
+                finish(item, "horizon")
             else:
                 still.append(item)
         live = still

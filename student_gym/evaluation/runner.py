@@ -18,6 +18,8 @@ from student_gym.course.model import Course
 from student_gym.env import gradable_course, resolve_course
 from student_gym.evaluation.aggregate import aggregate
 from student_gym.evaluation.episodes import (
+    PROTOCOL_VERSION,
+    VALIDITY_RULES,
     EpisodeRecord,
     protocol_starts,
     read_episodes,
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 # Settings that change episodes: resuming into a run made with other values is refused.
 _RESUME_KEYS = (
     "agent", "split", "steps", "feedback_level", "para", "score_source", "course_sha256",
+    "protocol",
 )  # fmt: skip
 
 
@@ -82,6 +85,7 @@ def evaluate(
     bootstrap: int = 1000,
     name: str | None = None,
     extra_provenance: dict[str, Any] | None = None,
+    validity: str = "paper",
 ) -> Results:
     """Evaluate an agent with the 5-step rollout protocol of DESIGN.md.
 
@@ -103,6 +107,9 @@ def evaluate(
         bootstrap: bootstrap resamples over students for confidence intervals.
         name: the agent's label (default: its ``name`` attribute or class name).
         extra_provenance: more entries for the provenance block (e.g. the CLI's agent spec).
+        validity: which learner steps count as programs: "paper" (any non-empty program text,
+            as the paper ran it) or "strict" (unfenced text must also parse). Decided when
+            aggregating, so it can change between runs of the same directory.
 
     Returns:
         The :class:`Results`; ``results.stopped`` says why when the agent stopped the run.
@@ -111,6 +118,8 @@ def evaluate(
         NoTestsError: (a ValueError) the course has logged grades only. A course with tests
             for some problems is evaluated on those (the provenance counts both).
     """
+    if validity not in VALIDITY_RULES:
+        raise ValueError(f"validity must be one of {VALIDITY_RULES}, got {validity!r}")
     course = gradable_course(resolve_course(course), "evaluate")
     label = name or str(getattr(agent, "name", None) or type(agent).__name__)
     starts = protocol_starts(course, split, steps, limit)
@@ -126,6 +135,8 @@ def evaluate(
         "batch_size": batch_size,
         "bootstrap": bootstrap,
         "course_sha256": course_hash(course),
+        "validity": validity,
+        "protocol": PROTOCOL_VERSION,
     }
     done: list[EpisodeRecord] = []
     out = Path(out_dir) if out_dir is not None else None
@@ -159,6 +170,7 @@ def evaluate(
             batch_size=batch_size,
             on_episode=on_episode,
             env_kwargs={"score_source": score_source},
+            steps=steps,
         )
     except StopEvaluation as exc:
         stopped = str(exc) or type(exc).__name__
@@ -173,21 +185,45 @@ def evaluate(
 
     by_key = {r.key: r for r in [*done, *new]}
     records = [by_key[s.key] for s in starts if s.key in by_key]
-    summary = aggregate(records, steps, bootstrap=bootstrap, seed=seed)
     provenance = run_provenance(course, agent, settings)
     provenance.update(extra_provenance or {})
-    results = Results(
-        agent=label,
-        steps=steps,
-        metrics=summary["metrics"],
-        coverage_pooled=summary["coverage_pooled"],
-        counts={**summary["counts"], "planned_episodes": len(starts)},
-        provenance=provenance,
-        stopped=stopped,
-    )
+    results = results_from_episodes(
+        label, records, steps, validity=validity, bootstrap=bootstrap, seed=seed,
+        provenance=provenance, stopped=stopped, planned=len(starts),
+    )  # fmt: skip
     if out is not None:
         results.save(out / "results.json")
     return results
+
+
+def results_from_episodes(
+    label: str,
+    records: Sequence[EpisodeRecord],
+    steps: int,
+    *,
+    validity: str = "paper",
+    bootstrap: int = 1000,
+    seed: int = 0,
+    provenance: dict[str, Any] | None = None,
+    stopped: str | None = None,
+    planned: int | None = None,
+) -> Results:
+    """Aggregate finished episodes into :class:`Results` (also used to re-read a run)."""
+    summary = aggregate(records, steps, validity=validity, bootstrap=bootstrap, seed=seed)
+    counts = dict(summary["counts"])
+    if planned is not None:
+        counts["planned_episodes"] = planned
+    return Results(
+        agent=label,
+        steps=steps,
+        metrics=summary["metrics"],
+        counts=counts,
+        validity=validity,
+        step1=summary["step1"],
+        behaviour=summary["behaviour"],
+        provenance=provenance or {},
+        stopped=stopped,
+    )
 
 
 class _Progress:
