@@ -125,7 +125,7 @@ def _zygote_children() -> list[int]:
     for tid in os.listdir(f"/proc/{zygote}/task"):
         with open(f"/proc/{zygote}/task/{tid}/children") as f:
             pids += [int(p) for p in f.read().split()]
-    return pids
+    return [p for p in pids if p not in get_client().judge_pids]
 
 
 def _memory(pid: int) -> bytes:

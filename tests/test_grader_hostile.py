@@ -193,13 +193,14 @@ def build(template: str, case: str, paths: dict[str, str]) -> str:
 
 def server_children() -> list[str]:
     """The grader's children still alive: the server's (other than the zygote) and the
-    zygote's (every child and judge is forked from the zygote)."""
+    zygote's (every child is forked from it), except the judges the server keeps."""
     client = get_client()
+    kept = {str(client.zygote_pid), *map(str, client.judge_pids)}
     children: list[str] = []
     for pid in (client.pid, client.zygote_pid):
         for tid in os.listdir(f"/proc/{pid}/task"):
             with open(f"/proc/{pid}/task/{tid}/children") as f:
-                children += [c for c in f.read().split() if c != str(client.zygote_pid)]
+                children += [c for c in f.read().split() if c not in kept]
     return children
 
 

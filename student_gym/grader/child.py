@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 
 from student_gym.assignments import Limits
 from student_gym.grader import harness, wire
-from student_gym.grader.judge import judge_main
+from student_gym.grader.judge import serve_judge
 
 try:  # owned by grader-isolation; the baseline below works without it
     from student_gym.grader import isolation as _isolation
@@ -206,10 +206,12 @@ def read_job(fd: int, limit: int = 64 << 20) -> dict[str, Any]:
 
 def child_main(role: str, fds: ChildFds, workdir: str, devnull: int, plan: ChildPlan,
                uid: int | None = None, tmpfs: bool = False) -> None:
-    """Run one child (``role`` "child": the program) or judge ("judge": the test code).
+    """Run one child (``role`` "child": the program) or a judge ("judge": test code).
 
     Never returns (exit code 0 once the job finished). The job arrives on ``fds.job`` only
-    now, after the fork, so nothing of it was ever in the process it was forked from.
+    now, after the fork and the sandbox, so nothing of it was ever in the process it was
+    forked from. A judge is kept by the fork server for one slot: ``fds.job`` is then a
+    socket on which each job arrives with its own pipes (:func:`.judge.serve_judge`).
     """
     try:
         # A peer that ended (the judge, or the child it questions) must surface as an error
@@ -222,15 +224,16 @@ def child_main(role: str, fds: ChildFds, workdir: str, devnull: int, plan: Child
                 layers += tuple(_isolation.enter_child_sandbox(
                     plan.limits, workdir, ruleset_fds=plan.ruleset_fds, uid=uid))
             except Exception as exc:  # noqa: BLE001 - the grader's failure, not the program's
-                wire.Channel(fds.channel).send(
-                    {"ev": "sandbox_error", "error": f"{type(exc).__name__}: {exc}"})
+                if fds.channel is not None:
+                    wire.Channel(fds.channel).send(
+                        {"ev": "sandbox_error", "error": f"{type(exc).__name__}: {exc}"})
                 os._exit(71)
+        if role == "judge":  # a kept judge: jobs arrive one by one on its socket
+            serve_judge(fds.job)
+            os._exit(0)
         job = read_job(fds.job)
         channel = wire.Channel(fds.channel, str(job.get("token", "")))
         channel.send({"ev": "hello", "layers": list(layers)})
-        if role == "judge":
-            judge_main(job, channel, fds.peer_out, fds.peer_in)
-            os._exit(0)
         # The timeout verdict: SIGPROF's default action (reset above) ends the process after
         # this much CPU.
         signal.setitimer(signal.ITIMER_PROF, plan.limits.cpu_seconds)

@@ -85,6 +85,7 @@ class ServerClient:
         self._next_id = 0
         self.pid: int | None = None
         self.zygote_pid: int | None = None  # the process every child is forked from
+        self.judge_pids: set[int] = set()  # judges the server keeps (one per slot) seen so far
         self.layers: tuple[str, ...] | None = None  # measured by isolation_report()
         self.isolation_error: str | None = None  # the server could not set isolation up
 
@@ -229,6 +230,7 @@ class ServerClient:
                     continue  # left over from a run that was interrupted (e.g. Ctrl-C)
                 if message["ev"] == "started":
                     started[mid] = (list(message["pids"]), time.monotonic())
+                    self.judge_pids.update(message["pids"][1:])
                 elif message["ev"] == "done":
                     index = in_flight.pop(mid)
                     t0 = started.pop(mid, ([], time.monotonic()))[1]

@@ -29,9 +29,12 @@ from __future__ import annotations
 import builtins
 import functools
 import io
+import json
 import math
+import os
 import random
 import signal
+import socket
 import sys
 import time
 import traceback
@@ -285,7 +288,10 @@ class Judge:
 
     def run(self) -> None:
         cpu_budget = self.cpu * 2 + 1
-        signal.signal(signal.SIGXCPU, lambda *_: _raise(JudgeTimeout(budget=cpu_budget)))
+        self.started_cpu = time.process_time()
+        # The judge is kept from job to job: each job gets its own CPU budget.
+        signal.signal(signal.SIGPROF, lambda *_: _raise(JudgeTimeout(budget=cpu_budget)))
+        signal.setitimer(signal.ITIMER_PROF, cpu_budget)
         # Test code that blocks (sleeps, waits) is stopped by the judge itself, before the
         # caller's wall clock would end the job and blame the program; the clock is paused
         # while the judge waits for the program's answers.
@@ -301,6 +307,8 @@ class Judge:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 self.channel.send({"ev": "judged", "i": test["i"], **result})
         finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.setitimer(signal.ITIMER_REAL, 0)
             try:
                 self.child.send_channel.send({"op": "end"})
             except OSError:
@@ -424,7 +432,7 @@ class Judge:
         if isinstance(exc, JudgeTimeout):
             # Broken only when the test code itself used the time (reading the program's
             # answers is the program's cost: flooding the judge must not launder a test).
-            mine = exc.cpu - self.child.waited
+            mine = exc.cpu - self.started_cpu - self.child.waited
             return {**result, "broken": exc.wall or mine > exc.budget / 2,
                     "error_type": "TestTimeout",
                     "error": "the test code ran out of time" if exc.wall or mine > exc.budget / 2
@@ -469,6 +477,35 @@ def _discard(*args: Any, **kwargs: Any) -> None:
     """``print`` for check tests: test code prints nowhere."""
 
 
-def judge_main(job: dict[str, Any], channel: wire.Channel, to_child: int, from_child: int) -> None:
-    """Run a judge job (called in the judge process after its sandbox is set up)."""
-    Judge(job, channel, Child(to_child, from_child)).run()
+def serve_judge(sock_fd: int) -> None:
+    """A kept judge's loop: one job after another, until the fork server closes the socket.
+
+    Each job arrives as four fds (its job pipe, its result channel, the child's answers, the
+    child's requests); each job's test code runs in fresh scopes with fresh modules of its
+    own, and nothing a program sent survives the job.
+    """
+    sock = socket.socket(fileno=sock_fd)
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, 16, 4)
+        except OSError:
+            return
+        if not data or len(fds) != 4:
+            return
+        job_fd, channel_fd, from_child, to_child = fds
+        try:
+            job = _read_job(job_fd)
+            Judge(job, wire.Channel(channel_fd), Child(to_child, from_child)).run()
+        finally:
+            for fd in fds:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+
+def _read_job(fd: int) -> dict[str, Any]:
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return json.loads(b"".join(chunks))

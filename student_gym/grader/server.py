@@ -64,6 +64,17 @@ class _Job:
     announced: bool = False
 
 
+@dataclass
+class _Judge:
+    """A judge process kept for one slot: it runs one job's test code after another, each
+    handed over with its pipes on this socket (a fork per job would double a job's cost)."""
+
+    key: tuple[int, tuple[str, ...]]  # (slot, packages it may read)
+    sock: socket.socket
+    pid: int | None = None
+    job: _Job | None = None  # the job it is judging now
+
+
 class ForkServer:
     """The server's event loop (one thread, epoll over pipes and the zygote's socket)."""
 
@@ -76,6 +87,8 @@ class ForkServer:
         self.poller = select.epoll()
         self.fd_owner: dict[int, tuple[_Job, _Process]] = {}
         self.jobs: dict[int, _Job] = {}
+        self.judges: dict[tuple[int, tuple[str, ...]], _Judge] = {}
+        self.judge_ids: dict[int, _Judge] = {}  # zygote request id (negative) -> judge
         self.inbox = bytearray()
         self.outbox: list[bytes] = []
 
@@ -106,16 +119,21 @@ class ForkServer:
             if judge_pipes is not None:
                 (req_r, req_w), (ans_r, ans_w) = judge_pipes
                 fds += [req_r, ans_w] if role == "child" else [ans_r, req_w]
-            rulesets = self.slots.rulesets_for(slot, role)
-            header = {"id": job_id, "role": role, "workdir": slot.workdir if role == "child"
-                      else self.slots.judge_dir, "uid": slot.uids.get(role),
-                      "limits": self.slots.limits_for(slot, role), "rulesets": len(rulesets),
-                      "tmpfs": slot.mounted}
-            socket.send_fds(self.zygote, [json.dumps(header).encode()], fds + rulesets)
+            process = _Process(role, channel_read, _channel_cap(role, payload))
+            if role == "child":
+                rulesets = self.slots.rulesets_for(slot, role)
+                header = {"id": job_id, "role": role, "workdir": slot.workdir, "uid":
+                          slot.uids.get(role), "limits": self.slots.limits_for(slot, role),
+                          "rulesets": len(rulesets), "tmpfs": slot.mounted}
+                socket.send_fds(self.zygote, [json.dumps(header).encode()], fds + rulesets)
+            else:
+                judge = self.judge_for(slot)
+                judge.job = record
+                process.pid = judge.pid
+                socket.send_fds(judge.sock, [b"job"], fds)
             os.close(job_read)
             os.close(channel_write)
             os.set_blocking(channel_read, False)
-            process = _Process(role, channel_read, _channel_cap(role, payload))
             record.processes[role] = process
             self.fd_owner[channel_read] = (record, process)
             self.poller.register(channel_read, select.EPOLLIN)
@@ -125,6 +143,54 @@ class ForkServer:
                 for fd in pair:
                     os.close(fd)
         self.jobs[job_id] = record
+
+    def judge_for(self, slot: workdirs.Slot) -> _Judge:
+        """The slot's judge, forked from the zygote the first time (and after one ended)."""
+        key = (slot.index, slot.packages)
+        judge = self.judges.get(key)
+        if judge is not None:
+            return judge
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        request_id = -1 - len(self.judge_ids)  # the zygote's ids for judges are negative
+        judge = _Judge(key, ours)
+        self.judges[key] = self.judge_ids[request_id] = judge
+        rulesets = self.slots.rulesets_for(slot, "judge")
+        header = {"id": request_id, "role": "judge", "workdir": self.slots.judge_dir,
+                  "uid": slot.uids.get("judge"), "limits": self.slots.limits_for(slot, "judge"),
+                  "rulesets": len(rulesets)}
+        socket.send_fds(self.zygote, [json.dumps(header).encode()], [theirs.fileno(), *rulesets])
+        theirs.close()
+        return judge
+
+    def on_judge(self, request_id: int, message: dict[str, Any]) -> None:
+        """The zygote about a kept judge: its pid, or that it ended (a new one comes next)."""
+        judge = self.judge_ids.get(request_id)
+        if judge is None:
+            return
+        if message["ev"] == "pid":
+            judge.pid = message["pid"]
+            if judge.job is not None and "judge" in judge.job.processes:
+                judge.job.processes["judge"].pid = judge.pid
+                self.announce(judge.job)
+            return
+        del self.judge_ids[request_id]
+        if self.judges.get(judge.key) is judge:
+            del self.judges[judge.key]
+        judge.sock.close()
+        record = judge.job
+        if record is not None and "judge" in record.processes:  # it died judging this job
+            process = record.processes["judge"]
+            process.exit = {k: message[k] for k in ("exit", "signal", "cpu")}
+            self.drain(record, process, until_eof=True)
+            self.finish_if_done(record)
+
+    def announce(self, record: _Job) -> None:
+        """``started`` once every process of the job has a pid: the caller's clock starts."""
+        if not record.announced and all(p.pid for p in record.processes.values()):
+            record.announced = True
+            self.send({"ev": "started", "id": record.job_id,
+                       "pid": record.processes["child"].pid,
+                       "pids": [p.pid for p in record.processes.values()]})
 
     def on_zygote(self) -> None:
         """A message from the zygote: a process's pid, or its exit."""
@@ -136,18 +202,16 @@ class ForkServer:
             if not data:
                 raise SystemExit(0)  # the zygote is gone: the caller restarts us
             message = json.loads(data)
+            if message["id"] < 0:
+                self.on_judge(message["id"], message)
+                continue
             record = self.jobs.get(message["id"])
             if record is None:
                 continue
-            process = record.processes[message["role"]] if message["ev"] == "pid" else next(
-                p for p in record.processes.values() if p.pid == message["pid"])
+            process = record.processes["child"]
             if message["ev"] == "pid":
                 process.pid = message["pid"]
-                if not record.announced and all(p.pid for p in record.processes.values()):
-                    record.announced = True
-                    self.send({"ev": "started", "id": record.job_id,
-                               "pid": record.processes["child"].pid,
-                               "pids": [p.pid for p in record.processes.values()]})
+                self.announce(record)
             else:
                 process.exit = {k: message[k] for k in ("exit", "signal", "cpu")}
                 self.drain(record, process, until_eof=True)
@@ -164,12 +228,20 @@ class ForkServer:
                 return
             if not data:
                 self.close_channel(process)
+                if process.role == "judge" and process.exit is None:
+                    process.exit = {"exit": 0, "signal": None, "cpu": 0.0}  # done with the job
+                    self.release_judge(record)
                 return
             if process.size < process.cap:
                 process.chunks.append(data[: process.cap - process.size])
             process.size += len(data)
             if not until_eof:
                 return
+
+    def release_judge(self, record: _Job) -> None:
+        for judge in self.judges.values():
+            if judge.job is record:
+                judge.job = None
 
     def close_channel(self, process: _Process) -> None:
         if process.channel is not None:

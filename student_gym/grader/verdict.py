@@ -239,7 +239,9 @@ def _test_result(assignment: Assignment, test: Any, message: dict[str, Any] | No
         base["call"] = test.stdin
     if message is None:
         if missing is not None and isinstance(test, (CheckTest, ScriptTest)):
-            return TestResult(passed=False, status="test_error", **base, **missing), set()
+            # Not test_error: whether the test code or the program's answers ended the judge
+            # cannot be told from outside, and a program must not get a test left out.
+            return TestResult(passed=False, status="failed", **base, **missing), set()
         error = load_error if isinstance(test, (CallTest, CheckTest)) else None
         fields = {k: (error or {}).get(k) for k in ("error_type", "error", "line")}
         return TestResult(passed=False, status="failed", **base, **fields), set()
@@ -341,16 +343,23 @@ def build_report(assignment: Assignment, outcome: Outcome) -> GradeReport:
 
 
 def _judge_failure(outcome: Outcome) -> dict[str, Any] | None:
-    """Why the judge left tests undecided when it, not the child, ended abnormally."""
+    """Why the judge left tests undecided when it, not the child, ended abnormally (it never
+    said ``end`` for the job: it died, e.g. its memory limit, or test code crashed it)."""
     judge = outcome.judge
-    if not isinstance(judge, dict) or (judge.get("exit") == 0 and not judge.get("signal")):
+    if not isinstance(judge, dict):
+        return None
+    if any(m.get("ev") == "end" for m in wire.split_lines(outcome.judge_out)):
         return None
     if outcome.wall_killed or outcome.signal is not None or outcome.exit != 0:
         return None  # the child's own ending decides
-    how = f"signal {_signal_name(judge['signal'])}" if judge.get("signal") else \
-        f"exit code {judge.get('exit')}"
-    return {"error_type": "TestError",
-            "error": f"the assignment's test code ended abruptly ({how})", "line": None}
+    if judge.get("signal"):
+        how = f"signal {_signal_name(judge['signal'])}"
+    elif judge.get("exit"):
+        how = f"exit code {judge.get('exit')}"
+    else:
+        how = "no verdict"
+    return {"error_type": "JudgeEnded",
+            "error": f"the test could not finish: the judge running it ended ({how})", "line": None}
 
 
 def _program_status(assignment: Assignment, outcome: Outcome, ended: bool,

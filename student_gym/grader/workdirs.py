@@ -119,13 +119,12 @@ class Slots:
         return found
 
     def limits_for(self, slot: Slot, role: str) -> dict[str, Any]:
-        """A child runs under the job's limits; a judge gets its own CPU budget and memory."""
+        """A child runs under the job's limits; a kept judge under its own."""
         if role == "child":
             return slot.limits
-        limits = Limits(**slot.limits) if slot.limits else Limits()
-        return {"cpu_seconds": limits.cpu_seconds * 2 + 1,
-                "memory_mb": max(limits.memory_mb, 1024), "output_bytes": limits.output_bytes,
-                "file_size_bytes": 0, "open_files": 64}
+        # A judge is kept from job to job: its CPU budget per job is a timer of its own (twice
+        # the program's limit and a second); the rlimit is only a backstop for its lifetime.
+        return {"cpu_seconds": 3600, "memory_mb": 1024, "file_size_bytes": 0, "open_files": 64}
 
     def close(self) -> None:
         for fd in self.rulesets.values():
