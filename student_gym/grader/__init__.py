@@ -66,7 +66,7 @@ def grade_many(pairs: Iterable[tuple[str, Assignment]], *, workers: int | None =
 
     Args:
         pairs: ``(code, assignment)`` pairs.
-        workers: children in flight at once; default: every core this process may use.
+        workers: jobs in flight at once; default: twice the cores this process may use.
         unsafe: see :func:`grade`.
     """
     from student_gym.grader.client import get_client
@@ -105,7 +105,9 @@ def grade_many(pairs: Iterable[tuple[str, Assignment]], *, workers: int | None =
         walls.append(wall_limit(assignment))
         where.append(index)
     if jobs:
-        width = min(max(1, workers or _usable_cores()), MAX_SLOTS)
+        # Two jobs per core by default: a job's processes wait on each other (a judge's call
+        # and the child's answer are a pipe round trip), so one per core leaves cores idle.
+        width = min(max(1, workers or 2 * _usable_cores()), MAX_SLOTS)
         outcomes = get_client().run(jobs, walls, width)
         for index, outcome in zip(where, outcomes, strict=True):
             report = build_report(pairs[index][1], outcome)
