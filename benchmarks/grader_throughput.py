@@ -256,36 +256,38 @@ def measure_layer_cost(children: int = 300) -> tuple[float, float, float]:
     return result["bare"], result["sandboxed"], result["enter"]
 
 
+_FORK_STAND_IN = r"""
+import sys, types
+package = types.ModuleType("student_gym")
+package.__path__ = [sys.argv[1]]
+sys.modules["student_gym"] = package
+import gc, os, statistics, time
+from student_gym.grader import server
+server.prepare()
+gc.collect()
+gc.freeze()
+timings = []
+for _ in range(int(sys.argv[2])):
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    timings.append(time.perf_counter() - start)
+print(statistics.median(timings))
+"""
+
+
 def measure_fork_limit(children: int = 400) -> float:
-    """Median fork + exit + reap of a process the size of the grader's zygote (a stand-in
-    that did the zygote's own setup: the same imports and isolation state), in seconds."""
-    read_fd, write_fd = os.pipe()
-    stand_in = os.fork()
-    if stand_in == 0:
-        try:
-            from student_gym.grader import server
+    """Median fork + exit + reap of a process the size of the grader's zygote, in seconds:
+    a fresh interpreter started and set up as the fork server starts and sets up its zygote
+    (the same imports, the same isolation state), then forking bare children."""
+    from student_gym.grader.client import _PACKAGE_DIR, server_environment
 
-            server.prepare()
-            import gc
-
-            gc.collect()
-            gc.freeze()
-            timings = []
-            for _ in range(children):
-                start = time.perf_counter()
-                pid = os.fork()
-                if pid == 0:
-                    os._exit(0)
-                os.waitpid(pid, 0)
-                timings.append(time.perf_counter() - start)
-            os.write(write_fd, str(statistics.median(timings)).encode())
-        finally:
-            os._exit(0)
-    os.close(write_fd)
-    data = os.read(read_fd, 64)
-    os.close(read_fd)
-    os.waitpid(stand_in, 0)
-    return float(data)
+    done = subprocess.run([sys.executable, "-P", "-c", _FORK_STAND_IN, _PACKAGE_DIR,
+                           str(children)], env=server_environment(), capture_output=True,
+                          text=True, timeout=600, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
