@@ -298,3 +298,37 @@ def test_isolation_report_names_every_layer():
         for layer in ("landlock_reads", "uid_per_child", "tmpfs_workdir", "seccomp"):
             assert layer in report["layers"] or layer in json.dumps(report["missing"]), layer
     assert re.match(r"\w+ ", report["platform"])
+
+
+def test_without_landlock_reads_are_confined_by_a_read_only_view(monkeypatch, tmp_path):
+    """Where the kernel has no Landlock, children chroot into a read-only view of what they
+    may read, built once in the server's mount namespace: the same attacks find nothing."""
+    canary = tmp_path / "canary.txt"
+    canary.write_text("canary-secret-4412")
+    os.chmod(tmp_path, 0o755)
+    package = Path(student_gym.__file__).parent
+    code = textwrap.dedent(f"""
+        import os
+        def f():
+            seen = {{}}
+            for path in {[str(canary), str(package / "data" / "examples.json"), "/etc/passwd",
+                          os.getcwd(), "/tmp"]!r}:
+                try:
+                    seen[path] = os.listdir(path) if os.path.isdir(path) else open(path).read(9)
+                except OSError as exc:
+                    seen[path] = type(exc).__name__
+            open("mine.txt", "w").write("ok")
+            import json, decimal  # the standard library is in the view
+            return sorted(set(map(str, seen.values()))) + [open("mine.txt").read()]
+    """)
+    monkeypatch.setenv("STUDENT_GYM_ISOLATION_DISABLE", "landlock")
+    get_client().stop()  # the next grade starts a server without Landlock
+    try:
+        report = grade(code, PROBE)
+        assert "readonly_view" in report.layers and "landlock" not in report.layers, report
+        assert eval(report.tests[0].got) in (["FileNotFoundError", "ok"],  # noqa: S307
+                                             ["FileNotFoundError", "PermissionError", "ok"])
+        for a in example_assignments().values():  # every kind of test still works there
+            assert grade(a.solution, a).status == "passed", a.id
+    finally:
+        get_client().stop()

@@ -62,6 +62,7 @@ class ServerState:
     confinement: landlock.Confinement | None = None
     read_roots: tuple[str, ...] = ()  # what every child and judge may read (Landlock)
     uid_pool: bool = False  # root: children get distinct uids from a mapped pool
+    view: str | None = None  # without Landlock: a read-only view of the read roots to chroot in
     tmpfs: bool = False  # the server may mount a tmpfs per child directory
     readonly_mounts: bool = False  # the fallback when there is no Landlock
     uid_drop: bool = False
@@ -176,6 +177,13 @@ def prepare_server() -> None:
         state.read_roots = tuple(read_roots())
     elif "readonly_mounts" not in off:
         state.readonly_mounts = _probe_readonly_mounts(state)
+        if state.tmpfs and "readonly_view" not in off:
+            try:  # reads confined too: children chroot into a view holding only the read roots
+                state.view = namespaces.build_read_view(read_roots(), MAX_VIEW_SLOTS)
+            except OSError as exc:
+                state.missing["readonly_view"] = str(exc)
+        elif "readonly_view" in off:
+            state.missing["readonly_view"] = f"disabled by {DISABLE_ENV}"
     if root and "uid_drop" not in off:
         state.uid_drop = True
     elif root:
@@ -254,6 +262,21 @@ def package_roots(names: tuple[str, ...]) -> list[str]:
     return roots
 
 
+MAX_VIEW_SLOTS = 256  # slot directories made in the read-only view (workdirs.MAX_SLOTS)
+
+
+def workdir_root() -> str | None:
+    """Where the fork server's slots live when children chroot into the read-only view (its
+    directories were made before the view became read-only); None: anywhere."""
+    return None if _state is None or _state.view is None else f"{_state.view}/slots"
+
+
+def inner_path(path: str) -> str:
+    """``path`` as a child sees it after chrooting into the read-only view."""
+    view = _state.view if _state is not None else None
+    return path[len(view):] if view and path.startswith(view + "/") else path
+
+
 def build_ruleset(write: list[str], packages: tuple[str, ...] = ()) -> int | None:
     """A Landlock ruleset (an fd, kept by the fork server and reused for every child of one
     directory): read the read roots and ``packages``, write beneath ``write``.
@@ -322,13 +345,20 @@ def enter_child_sandbox(limits: Limits, workdir: str, ruleset_fds: tuple[int, ..
     try:
         uid = SANDBOX_UID if uid is None else uid
         if state.uid_drop and os.stat(workdir).st_uid != uid:
-            os.chown(workdir, uid, uid)
+            try:  # the server already made it the child's; a judge's (read-only) dir stays
+                os.chown(workdir, uid, uid)
+            except OSError:
+                pass
         if state.confinement is not None:
             if not ruleset_fds:
                 ruleset_fds = (state.confinement.ruleset(list(state.read_roots), [workdir]),)
             for fd in ruleset_fds:
                 layers += state.confinement.restrict(fd)
             layers.append("landlock_reads")
+        elif state.view is not None and workdir.startswith(state.view + "/"):
+            os.chroot(state.view)  # only the read roots and the slots, all but ours read-only
+            os.chdir(workdir[len(state.view):])
+            layers += ["readonly_mounts", "readonly_view"]
         elif state.readonly_mounts:
             namespaces.confine_with_mounts(workdir)
             layers.append("readonly_mounts")

@@ -237,3 +237,40 @@ def tmpfs_mountable() -> bool:
         return False
     finally:
         os.rmdir(scratch)
+
+
+def build_read_view(read_paths: list[str], slots: int) -> str:
+    """A read-only view of ``read_paths`` (each at its own absolute path inside it) plus
+    ``/dev/null`` and ``slots`` empty slot directories under ``/slots``: where children chroot
+    when there is no Landlock, so their reads are confined as well as their writes. Built once
+    in the server's mount namespace; returns the view's path.
+
+    Raises:
+        OSError: a mount failed.
+    """
+    view = tempfile.mkdtemp(prefix="student-gym-view-")
+    mount("tmpfs", view, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=755,size=4m")
+    covered: list[str] = []
+    for path in sorted(read_paths):
+        if any(path == c or path.startswith(c + "/") for c in covered):
+            continue  # beneath a root already mounted (e.g. /etc/localtime's zone file)
+        covered.append(path)
+        target = view + path
+        if os.path.isdir(path):
+            os.makedirs(target, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            open(target, "a").close()
+        mount(path, target, None, _MS_BIND | MS_REC, None)
+        mount(None, target, None, _MS_BIND | _MS_REMOUNT_RO | _MS_NOSUID, None)
+    os.makedirs(view + "/dev", exist_ok=True)
+    open(view + "/dev/null", "a").close()
+    mount(os.devnull, view + "/dev/null", None, _MS_BIND, None)
+    os.makedirs(view + "/slots", mode=0o711)
+    for index in range(slots):  # made now: the view becomes read-only below
+        os.makedirs(f"{view}/slots/{index}/w", mode=0o700)
+        os.chmod(f"{view}/slots/{index}", 0o711)
+    os.makedirs(view + "/slots/judge", mode=0o755)
+    os.makedirs(view + "/slots/trash", mode=0o700)
+    mount(None, view, None, 0x20 | _MS_RDONLY | _MS_NOSUID | _MS_NODEV, None)  # MS_REMOUNT
+    return view

@@ -24,6 +24,7 @@ from student_gym.assignments import Limits
 from student_gym.grader import isolation_namespaces as namespaces
 
 MAX_SLOTS = 256  # children in flight at once (two pool uids each: child and judge)
+# (isolation.MAX_VIEW_SLOTS makes as many slot directories in the read-only view)
 
 
 @dataclass
@@ -43,16 +44,21 @@ class Slots:
 
     def __init__(self, isolation: Any) -> None:
         self.isolation = isolation
-        self.root = tempfile.mkdtemp(prefix="student-gym-")
-        os.chmod(self.root, 0o711)  # traversable: a child resolves its own absolute path
+        view_root = isolation.workdir_root() if isolation is not None else None
+        self.premade = view_root is not None  # in the read-only view: every directory exists
+        self.root = view_root or tempfile.mkdtemp(prefix="student-gym-")
+        if not self.premade:
+            os.chmod(self.root, 0o711)  # traversable (a child resolves its path), not listable
         self.judge_dir = os.path.join(self.root, "judge")  # empty, read-only for judges
-        os.mkdir(self.judge_dir, 0o755)
+        if not self.premade:
+            os.mkdir(self.judge_dir, 0o755)
         self.tmpfs = bool(isolation is not None and isolation.tmpfs_workdirs())
         self.free: list[int] = []
         self.count = 0
         self.rulesets: dict[tuple[int, str, tuple[str, ...]], int | None] = {}
         self.trash = os.path.join(self.root, "trash")
-        os.mkdir(self.trash, 0o700)
+        if not self.premade:
+            os.mkdir(self.trash, 0o700)
 
     def acquire(self, spec: dict[str, Any]) -> Slot:
         """A slot for one job, its directory ready (``spec``: the job's limits, packages)."""
@@ -81,6 +87,8 @@ class Slots:
         if self.count >= MAX_SLOTS:
             raise RuntimeError(f"more than {MAX_SLOTS} children in flight")
         index, self.count = self.count, self.count + 1
+        if self.premade:
+            return index
         base = os.path.join(self.root, str(index))
         os.mkdir(base, 0o711)  # the server's: a child can pass through it, not write in it
         if self.tmpfs:
@@ -130,6 +138,8 @@ class Slots:
         for fd in self.rulesets.values():
             if fd is not None:
                 os.close(fd)
+        if self.premade:  # the view goes with the server's mount namespace
+            return
         for index in range(self.count):
             try:
                 namespaces.unmount_lazily(os.path.join(self.root, str(index), "w"))

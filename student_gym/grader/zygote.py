@@ -78,7 +78,8 @@ def _spawn(request: dict[str, Any], fds: list[int], devnull: int,
     rulesets = tuple(fds[len(fds) - count:]) if count else ()
     fds = fds[: len(fds) - count]
     workdir = request["workdir"]
-    child.point_environment_at(workdir)
+    isolation = child._isolation
+    child.point_environment_at(isolation.inner_path(workdir) if isolation else workdir)
     plan = child.plan_child({"limits": request["limits"]}, environment_ready=True,
                             reset_wakeup_fd=True, reset_signals=reset_signals,
                             ruleset_fds=rulesets)
