@@ -278,3 +278,18 @@ def test_status_and_score_agree_after_a_kill_past_the_last_answer():
     assert report.status == "timeout" and report.score == 0.5
     for r in grade_many([(slow_second, sleeper), ("def f(x):\n    return x\n", sleeper)]):
         assert (r.status == "passed") == (r.score == 1.0)
+
+
+def test_a_judge_that_dies_is_replaced_and_its_tests_fail_without_being_left_out():
+    """Test code that ends its judge (here deliberately) fails the tests it left undecided,
+    and the next jobs get a fresh judge."""
+    killer = Assignment(id="k", title="k", statement="", entry_point="add", limits=LIMITS,
+                        tests=(CheckTest("dies", "import os\ndef check(candidate):\n"
+                                         "    candidate(1, 2)\n    os._exit(3)\n"),))
+    for _ in range(3):  # several deaths in a row: each replacement is a new judge
+        report = grade(GOOD["add_check"], killer)
+        assert report.status == "failed" and report.total == 1, report
+        assert "the judge running it ended" in report.tests[0].error
+    assert grade(GOOD["add_check"], CHECK).status == "passed"
+    reports = grade_many([(GOOD["add_check"], killer), (GOOD["add_check"], CHECK)] * 3, workers=2)
+    assert [r.status for r in reports] == ["failed", "passed"] * 3

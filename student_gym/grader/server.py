@@ -89,6 +89,7 @@ class ForkServer:
         self.jobs: dict[int, _Job] = {}
         self.judges: dict[tuple[int, tuple[str, ...]], _Judge] = {}
         self.judge_ids: dict[int, _Judge] = {}  # zygote request id (negative) -> judge
+        self.judges_started = 0
         self.inbox = bytearray()
         self.outbox: list[bytes] = []
 
@@ -151,7 +152,8 @@ class ForkServer:
         if judge is not None:
             return judge
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        request_id = -1 - len(self.judge_ids)  # the zygote's ids for judges are negative
+        self.judges_started += 1
+        request_id = -self.judges_started  # the zygote's ids for judges are negative, unique
         judge = _Judge(key, ours)
         self.judges[key] = self.judge_ids[request_id] = judge
         rulesets = self.slots.rulesets_for(slot, "judge")
