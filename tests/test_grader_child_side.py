@@ -332,3 +332,28 @@ def test_without_landlock_reads_are_confined_by_a_read_only_view(monkeypatch, tm
             assert grade(a.solution, a).status == "passed", a.id
     finally:
         get_client().stop()
+
+
+def test_a_concurrent_siblings_private_file_cannot_be_read():
+    """Child A writes a secret and waits; child B, in flight at the same time, tries every
+    slot's directory for it (slot paths are guessable: they are numbered)."""
+    writer = ("import os, time\nopen('secret.txt', 'w').write('sibling-secret-' + '8871')\n"
+              "def f():\n    time.sleep(1.5)\n    return 'nothing'\n")
+    reader = textwrap.dedent("""
+        import os, time
+        def f():
+            time.sleep(0.5)  # the writer is in flight
+            slot_root = os.path.dirname(os.path.dirname(os.getcwd()))
+            found = []
+            for i in range(8):
+                path = os.path.join(slot_root, str(i), "w", "secret.txt")
+                if path.startswith(os.getcwd()):
+                    continue
+                try:
+                    found.append(open(path).read())
+                except OSError:
+                    pass
+            return found
+    """)
+    reports = grade_many([(writer, PROBE), (reader, PROBE)], workers=2)
+    assert reports[1].tests[0].got == "[]", reports[1].tests[0]
