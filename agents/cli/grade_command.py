@@ -118,5 +118,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_feedback(report, args.feedback))
         if args.feedback != "none":
-            print(f"Status: {report.status}    Score: {report.score:.3f}")
+            score = "none (broken tests)" if report.score is None else f"{report.score:.3f}"
+            print(f"Status: {report.status}    Score: {score}")
     return 0 if report.status == "passed" else 1

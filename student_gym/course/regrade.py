@@ -200,7 +200,9 @@ def regrade(
             if s.logged_score is None:
                 continue
             stats.compared += 1
-            if mode == "score" and abs(s.logged_score - report.score) <= tolerance:
+            if report.score is None:  # every test of the assignment is broken
+                kind = "tests broken (test_error)"
+            elif mode == "score" and abs(s.logged_score - report.score) <= tolerance:
                 kind = None
             else:
                 kind = _mismatch_kind(s.logged_score, report, mode)
