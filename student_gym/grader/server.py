@@ -1,4 +1,4 @@
-"""The fork server: starts one sandboxed child (and a judge) per job through a zygote.
+"""The fork server: starts one sandboxed child per job through a zygote, and keeps judges.
 
 Started as a fresh ``python`` with a fixed ``PYTHONHASHSEED`` before any model is loaded (a
 fork costs ~35 ms per GiB of the forking process's memory; this process stays small). It never
@@ -6,9 +6,10 @@ runs student code and never forks a child itself: right after its one-time setup
 zygote (:mod:`.zygote`), and every child and judge is forked from there, so no process that
 runs a program has ever held another job. For each job the server prepares the child's
 directory (a size- and inode-limited tmpfs where it can mount one), its pipes and its Landlock
-ruleset, asks the zygote for the processes, writes each its job, relays their result channels
-as raw bytes, and after they ended unmounts the directory (one lazy unmount, however much the
-program wrote).
+rulesets, asks the zygote for the child, hands a job with check or script tests to the slot's
+kept judge (one per slot, forked the first time and after one ended) over a socket, writes
+each its job, relays their result channels as raw bytes, and after they ended unmounts the
+directory (one lazy unmount, however much the program wrote).
 
 Protocol over its stdin/stdout (frames of :mod:`.wire`: a 4-byte length, a JSON header, then
 raw payload bytes):
@@ -18,7 +19,7 @@ raw payload bytes):
   "pids": [...]}`` when the processes exist (the caller's wall clock starts, and it may
   ``killpg`` each); ``{"ev": "done", "id": n, "exit", "signal", "cpu", "judge": {...} | null,
   "nc": bytes of the child's channel, "n": payload size}`` + the child's then the judge's
-  channel bytes, after every process of the job was reaped.
+  channel bytes, after the child was reaped and the judge closed its channel for the job.
 """
 
 from __future__ import annotations
