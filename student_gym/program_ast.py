@@ -1,6 +1,6 @@
 """Normalized ASTs: when are two programs "the same program"?
 
-DESIGN.md rule: the normalized AST is ``ast.dump`` of the parsed program without positions,
+The rule (docs/dialogs.md): the normalized AST is ``ast.dump`` of the parsed program without positions,
 with docstrings dropped and identifiers renamed in order of first appearance. It decides three
 things: collapsing repeated submissions in a dialog, the DPO "same program" skip and the DAPO
 2.0 reward. So it must ignore what a student cannot be told apart by (names, comments,

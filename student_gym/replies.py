@@ -1,6 +1,6 @@
 """Reply text -> the program it submits, and whether the reply kept the format.
 
-DESIGN.md rule: the program is the first fenced python block; with no fence the whole reply is
+The rule (docs/dialogs.md): the program is the first fenced python block; with no fence the whole reply is
 taken as the program (and gets an honest verdict from the grader). Whether the reply followed
 the format is a separate fact, ``format_ok``, used by format rewards.
 

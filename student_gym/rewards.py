@@ -1,10 +1,10 @@
-"""Reward terms for one environment step, and the DAPO reward of DESIGN.md.
+"""Reward terms for one environment step, and the DAPO reward (docs/training.md).
 
 A term is a function ``StepOutcome -> float``. The env builds one :class:`StepOutcome` per
 step (the reply, the program parsed from it, the grader's report, and the real student's next
 submission when replaying a trajectory) and calls the reward made by :func:`make_reward`.
 
-The DAPO reward (DESIGN.md):
+The DAPO reward (the paper's values):
 
 * -1.0 when the reply has no fenced code block (``format_ok`` False), whatever the grader made
   of the text, or when the program breaks a rule of the assignment's policy (status
@@ -93,7 +93,7 @@ def is_syntax_error(outcome: StepOutcome) -> bool:
 
 
 def dapo_reward(outcome: StepOutcome) -> float:
-    """DESIGN.md's DAPO reward: -1 format, -0.5 syntax error, 2 same AST, 1 same grade, else 0."""
+    """The DAPO reward: -1 format, -0.5 syntax error, 2 same AST, 1 same grade, else 0."""
     if breaks_format(outcome):
         return -1.0
     if is_syntax_error(outcome):

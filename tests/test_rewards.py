@@ -1,4 +1,4 @@
-"""Reward terms and the DAPO reward of DESIGN.md."""
+"""Reward terms and the DAPO reward."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """DPO: TRL ``DPOTrainer`` on the mined preference pairs, starting from the SFT model.
 
-Pairs (DESIGN.md): chosen = a real submission t >= 2, rejected = the first later submission of
+Pairs (docs/dialogs.md): chosen = a real submission t >= 2, rejected = the first later submission of
 the same student with a different grade; prompt = the dialog before t, in TRL's explicit-prompt
 conversational form. With ``--init_from SFT_ADAPTER`` the SFT adapter is merged into the base
 and a fresh LoRA is trained on top, so the reference model (TRL: adapters disabled) is the SFT

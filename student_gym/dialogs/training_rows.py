@@ -144,7 +144,7 @@ def sft_rows(
     max_prompt_tokens: int | None = None,
     stats: RowStats | None = None,
 ) -> list[dict[str, Any]]:
-    """One SFT row per assistant turn after the first (DESIGN.md).
+    """One SFT row per assistant turn after the first (docs/dialogs.md).
 
     Row columns: ``prompt`` (all earlier messages), ``completion`` ([that assistant message]),
     ``trajectory_id``, ``assignment_id`` and ``step`` (the prefix: the completion is effective
@@ -194,13 +194,13 @@ def dpo_rows(
     score_source: str = "regraded",
     stats: RowStats | None = None,
 ) -> list[dict[str, Any]]:
-    """DPO pairs, DESIGN.md's algorithm exactly.
+    """DPO pairs, the algorithm of docs/dialogs.md exactly.
 
     For each effective submission t >= 2 (1-based) that is not the last: chosen = submission t;
     rejected = the first later submission of the same trajectory whose regraded grade differs
     (beyond 1e-9), skipping any already used as a rejected answer and any with the same
     normalized AST as the chosen one. Prompt = the dialog before t. ``score_source="logged"``
-    compares the logged grades instead (DESIGN.md: regraded by default).
+    compares the logged grades instead (regraded by default).
 
     Row columns: ``prompt``, ``chosen``, ``rejected``, ``trajectory_id``, ``assignment_id``,
     ``step`` (0-based index of the chosen submission = its prefix), ``rejected_step``,

@@ -1,6 +1,6 @@
 """The evaluation rollout: protocol, batched driver, metrics aggregation, tables, plots.
 
-``evaluate(agent, course, ...) -> Results`` runs the 5-step protocol of DESIGN.md; see
+``evaluate(agent, course, ...) -> Results`` runs the 5-step protocol of docs/env.md; see
 docs/env.md for the protocol, the output files and the CLI (``student-gym evaluate``).
 """
 

@@ -87,7 +87,7 @@ def evaluate(
     extra_provenance: dict[str, Any] | None = None,
     validity: str = "paper",
 ) -> Results:
-    """Evaluate an agent with the 5-step rollout protocol of DESIGN.md.
+    """Evaluate an agent with the 5-step rollout protocol (docs/env.md).
 
     Args:
         agent: anything with ``act(observations) -> replies`` (see :mod:`agents.base`).
