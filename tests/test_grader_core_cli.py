@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from agents.cli import main
-from student_gym.assignments import example_assignments, save_assignments
+from student_gym.assignments import (
+    Assignment,
+    CheckTest,
+    Limits,
+    example_assignments,
+    save_assignments,
+)
 from student_gym.grader.report import GradeReport
 
 
@@ -66,3 +72,27 @@ def test_grade_an_example_by_id(tmp_path: Path, capsys) -> None:
     program.write_text("n = int(input())\nprint(n * 2)\n", encoding="utf-8")
     assert main(["grade", "--example", "double_input", "--code", str(program)]) == 0
     assert "All tests passed." in capsys.readouterr().out
+
+
+def test_a_report_without_a_score_flows_through_regrade_and_the_cli(tmp_path, capsys):
+    broken = Assignment(id="b", title="b", statement="", entry_point="f",
+                        limits=Limits(cpu_seconds=1.0, wall_factor=3.0),
+                        solution="def f(x):\n    return x\n",
+                        tests=(CheckTest("broken", "def check(candidate):\n"
+                                         "    assert nobody_defines_this(candidate(1))\n"),))
+    path = tmp_path / "a.json"
+    save_assignments([broken], path)
+    code = tmp_path / "p.py"
+    code.write_text("def f(x):\n    return x\n")
+    assert main(["grade", "--assignment", str(path), "--code", str(code)]) == 1
+    assert "Score: none (broken tests)" in capsys.readouterr().out
+    from student_gym.course.model import Course, Submission, Trajectory
+    from student_gym.course.regrade import regrade
+
+    submission = Submission(student="s", assignment="b", order=0, code=code.read_text(),
+                            logged_score=1.0)
+    course = Course(name="c", assignments={"b": broken}, splits={"t": "train"},
+                    trajectories=[Trajectory(id="s/b", student="s", assignment="b", term="t",
+                                             submissions=(submission,))])
+    result = regrade(course, compare="score")
+    assert result.mismatch_kinds == {"tests broken (test_error)": 1}

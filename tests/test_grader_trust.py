@@ -294,28 +294,3 @@ def test_a_judge_that_dies_is_replaced_and_its_tests_fail_without_being_left_out
     reports = grade_many([(GOOD["add_check"], killer), (GOOD["add_check"], CHECK)] * 3, workers=2)
     assert [r.status for r in reports] == ["failed", "passed"] * 3
 
-
-def test_a_report_without_a_score_flows_through_regrade_and_the_cli(tmp_path, capsys):
-    from agents.cli import main
-    from student_gym.assignments import save_assignments
-
-    broken = Assignment(id="b", title="b", statement="", entry_point="f", limits=LIMITS,
-                        solution="def f(x):\n    return x\n",
-                        tests=(CheckTest("broken", "def check(candidate):\n"
-                                         "    assert nobody_defines_this(candidate(1))\n"),))
-    path = tmp_path / "a.json"
-    save_assignments([broken], path)
-    code = tmp_path / "p.py"
-    code.write_text("def f(x):\n    return x\n")
-    assert main(["grade", "--assignment", str(path), "--code", str(code)]) == 1
-    assert "Score: none (broken tests)" in capsys.readouterr().out
-    from student_gym.course.model import Course, Submission, Trajectory
-    from student_gym.course.regrade import regrade
-
-    submission = Submission(student="s", assignment="b", order=0, code=code.read_text(),
-                            logged_score=1.0)
-    course = Course(name="c", assignments={"b": broken}, splits={"t": "train"},
-                    trajectories=[Trajectory(id="s/b", student="s", assignment="b", term="t",
-                                             submissions=(submission,))])
-    result = regrade(course, compare="score")
-    assert result.mismatch_kinds == {"tests broken (test_error)": 1}
