@@ -128,11 +128,8 @@ class ForkServer:
                           slot.uids.get(role), "limits": self.slots.limits_for(slot, role),
                           "rulesets": len(rulesets), "tmpfs": slot.mounted}
                 socket.send_fds(self.zygote, [json.dumps(header).encode()], fds + rulesets)
-            else:
-                judge = self.judge_for(slot)
-                judge.job = record
-                process.pid = judge.pid
-                socket.send_fds(judge.sock, [b"job"], fds)
+            elif not self.hand_to_judge(slot, record, process, fds):
+                process.exit = {"exit": None, "signal": None, "cpu": 0.0}  # no judge took it
             os.close(job_read)
             os.close(channel_write)
             os.set_blocking(channel_read, False)
@@ -145,6 +142,23 @@ class ForkServer:
                 for fd in pair:
                     os.close(fd)
         self.jobs[job_id] = record
+
+    def hand_to_judge(self, slot: workdirs.Slot, record: _Job, process: _Process,
+                      fds: list[int]) -> bool:
+        """Send a job's pipes to the slot's judge. A judge that has just ended (its exit not
+        read yet) refuses them: forget it and start another, once."""
+        for _ in range(2):
+            judge = self.judge_for(slot)
+            try:
+                socket.send_fds(judge.sock, [b"job"], fds)
+            except OSError:
+                if self.judges.get(judge.key) is judge:
+                    del self.judges[judge.key]  # its exit, when it comes, finds no job
+                continue
+            judge.job = record
+            process.pid = judge.pid
+            return True
+        return False
 
     def judge_for(self, slot: workdirs.Slot) -> _Judge:
         """The slot's judge, forked from the zygote the first time (and after one ended)."""
@@ -254,6 +268,8 @@ class ForkServer:
             process.channel = None
 
     def finish_if_done(self, record: _Job) -> None:
+        if self.jobs.get(record.job_id) is not record:
+            return  # already done
         if any(p.exit is None or p.channel is not None for p in record.processes.values()):
             return
         del self.jobs[record.job_id]
