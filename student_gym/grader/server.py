@@ -337,6 +337,9 @@ def _write_job(fd: int, data: bytes) -> None:
         written = os.write(fd, data)
     except BlockingIOError:
         written = 0
+    except OSError:  # the process (a judge that just ended) is gone: its job goes unread
+        os.close(fd)
+        return
     if written == len(data):
         os.close(fd)
         return
@@ -366,7 +369,9 @@ def prepare() -> None:
     sys.modules.setdefault("cs110", cs110)
     sys.modules["cs110.autograder"] = autograder
     sys.modules["autograder"] = autograder
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # A write to a process that has just ended must be an error here, not a SIGPIPE that
+    # ends the server (and every job in flight with it).
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     global ISOLATION_ERROR
     if child._isolation is not None:
         try:
