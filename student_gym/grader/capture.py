@@ -8,11 +8,15 @@ of the student's program where it happened (never a line of the harness or the t
 
 from __future__ import annotations
 
+import builtins
 import io
 import re
 import traceback
 from typing import Any
 
+# The builtins as they were in the fork server, before any submission or test code ran:
+# test code and exception rebuilding use these, never a name a program may have replaced.
+PRISTINE_BUILTINS = dict(vars(builtins))
 _MAX_REPR = 400  # characters of a returned value's repr kept for feedback
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # "<X object at 0x7f...>": not deterministic
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import json
 import math
 import os
 import random
@@ -192,18 +191,6 @@ def enter_sandbox(plan: ChildPlan, workdir: str, fds: ChildFds, devnull: int) ->
     return ChildFds(*moved)
 
 
-def read_job(fd: int, limit: int = 64 << 20) -> dict[str, Any]:
-    """The job, read from its pipe until the fork server closes it (our own, trusted data)."""
-    chunks, size = [], 0
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            raise ValueError("job too large")
-    os.close(fd)
-    return json.loads(b"".join(chunks))
-
-
 def child_main(role: str, fds: ChildFds, workdir: str, devnull: int, plan: ChildPlan,
                uid: int | None = None, tmpfs: bool = False) -> None:
     """Run one child (``role`` "child": the program) or a judge ("judge": test code).
@@ -231,7 +218,7 @@ def child_main(role: str, fds: ChildFds, workdir: str, devnull: int, plan: Child
         if role == "judge":  # a kept judge: jobs arrive one by one on its socket
             serve_judge(fds.job)
             os._exit(0)
-        job = read_job(fds.job)
+        job = wire.read_job(fds.job)
         channel = wire.Channel(fds.channel, str(job.get("token", "")))
         channel.send({"ev": "hello", "layers": list(layers)})
         # The timeout verdict: SIGPROF's default action (reset above) ends the process after

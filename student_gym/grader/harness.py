@@ -40,6 +40,7 @@ from typing import Any
 from student_gym import tagged_json
 from student_gym.grader import policy, submission_types, wire
 from student_gym.grader.capture import (
+    PRISTINE_BUILTINS,
     CappedText,
     ForbiddenResult,
     OutputLimitExceeded,
@@ -49,7 +50,6 @@ from student_gym.grader.capture import (
     text_stdin,
 )
 
-_PRISTINE_BUILTINS = dict(vars(builtins))  # taken in the fork server, before any submission
 MAX_VALUE_JSON = 1 << 20  # an encoded value larger than this is answered with a marker
 MAX_ITEMS = 100_000  # items of a returned iterator that are drained
 _MUTABLE = (list, dict, set, bytearray)
@@ -350,7 +350,7 @@ def _exception_record(exc: BaseException | None, fields: dict[str, Any]) -> dict
     if exc is None:
         return {"type": "RuntimeError", "base": "RuntimeError", "text": "",
                 **{k: fields.get(k) for k in ("error_type", "error", "line")}}
-    base = next((k for k in type(exc).__mro__ if _PRISTINE_BUILTINS.get(k.__name__) is k),
+    base = next((k for k in type(exc).__mro__ if PRISTINE_BUILTINS.get(k.__name__) is k),
                 BaseException)
     try:
         text = str(exc)[:1000]

@@ -18,9 +18,7 @@ assignment's fault, never the program's.
 
 from __future__ import annotations
 
-import builtins
 import io
-import json
 import math
 import os
 import random
@@ -34,7 +32,13 @@ from collections.abc import Callable
 from typing import Any
 
 from student_gym.grader import wire
-from student_gym.grader.capture import CappedText, OutputLimitExceeded, error_fields, safe_repr
+from student_gym.grader.capture import (
+    PRISTINE_BUILTINS,
+    CappedText,
+    OutputLimitExceeded,
+    error_fields,
+    safe_repr,
+)
 from student_gym.grader.cs110.autograder import Autograder
 from student_gym.grader.program_proxy import (
     Child,
@@ -45,7 +49,6 @@ from student_gym.grader.program_proxy import (
     program_exception,
 )
 
-_PRISTINE_BUILTINS = dict(vars(builtins))
 _MAX_SHOWN = 400
 
 
@@ -72,7 +75,7 @@ def test_builtins(modules: dict[str, types.ModuleType],
                   importer: Callable[[str], types.ModuleType | None] | None = None,
                   **overrides: Any) -> dict[str, Any]:
     """Builtins for test code: pristine, with ``import`` of ``modules`` served from the dict."""
-    real_import = _PRISTINE_BUILTINS["__import__"]
+    real_import = PRISTINE_BUILTINS["__import__"]
 
     def test_import(name: str, globals_: Any = None, locals_: Any = None,
                     fromlist: Any = (), level: int = 0) -> Any:
@@ -85,7 +88,7 @@ def test_builtins(modules: dict[str, types.ModuleType],
                 return served
         return real_import(name, globals_, locals_, fromlist, level)
 
-    return dict(_PRISTINE_BUILTINS, __import__=test_import, **overrides)
+    return dict(PRISTINE_BUILTINS, __import__=test_import, **overrides)
 
 
 class Judge:
@@ -311,18 +314,11 @@ def serve_judge(sock_fd: int) -> None:
             return
         job_fd, channel_fd, from_child, to_child = fds
         try:
-            job = _read_job(job_fd)
+            job = wire.read_job(job_fd)
             Judge(job, wire.Channel(channel_fd), Child(to_child, from_child)).run()
         finally:
-            for fd in fds:
+            for fd in fds[1:]:  # the job pipe was closed once read
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-
-
-def _read_job(fd: int) -> dict[str, Any]:
-    chunks = []
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-    return json.loads(b"".join(chunks))

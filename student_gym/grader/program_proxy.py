@@ -12,7 +12,6 @@ exceptions are rebuilt as grader types, never looked up by a name the child chos
 
 from __future__ import annotations
 
-import builtins
 import functools
 import signal
 import time
@@ -21,8 +20,8 @@ from typing import Any
 
 from student_gym import tagged_json
 from student_gym.grader import wire
+from student_gym.grader.capture import PRISTINE_BUILTINS
 
-_PRISTINE_BUILTINS = dict(vars(builtins))
 _MAX_SKIPPED = 8  # lines without the expected sequence number skipped per answer
 _MAX_ANSWER = (1 << 20) + (64 << 10)  # bytes of one answer line (a value is at most 1 MiB)
 _MUTABLE = (list, dict, set, bytearray)
@@ -136,7 +135,7 @@ class Child:
         for name, entry in list(listing.items())[:2000]:
             if not (isinstance(name, str) and name.isidentifier() and isinstance(entry, dict)):
                 continue
-            if name in _PRISTINE_BUILTINS or (name.startswith("__") and name.endswith("__")):
+            if name in PRISTINE_BUILTINS or (name.startswith("__") and name.endswith("__")):
                 continue
             if "callable" in entry:
                 scope[name] = self.stub(name, module)
@@ -180,7 +179,7 @@ def program_exception(record: Any) -> BaseException:
     grader type for control-flow exceptions."""
     record = record if isinstance(record, dict) else {}
     base_name = str(record.get("base"))[:100]
-    base = _PRISTINE_BUILTINS.get(base_name)
+    base = PRISTINE_BUILTINS.get(base_name)
     if base_name in _CONTROL_FLOW or not (isinstance(base, type) and issubclass(base, Exception)):
         base = ProgramError
     kind = _exception_class(str(record.get("type") or base.__name__)[:100], base)
@@ -201,6 +200,6 @@ def _short(value: Any, limit: int) -> str | None:
 
 @functools.lru_cache(maxsize=256)
 def _exception_class(name: str, base: type[BaseException]) -> type[BaseException]:
-    if _PRISTINE_BUILTINS.get(name) is base:
+    if PRISTINE_BUILTINS.get(name) is base:
         return base
     return type(name if name.isidentifier() else base.__name__, (base,), {})

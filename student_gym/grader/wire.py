@@ -165,6 +165,21 @@ class LineReader:
                 return {"op": "invalid"}
 
 
+def read_job(fd: int, limit: int = 64 << 20) -> dict[str, Any]:
+    """A job, read from its pipe until the fork server closes it; the fd is closed in every
+    case (our own data, never a child's: size-bounded all the same)."""
+    chunks, size = [], 0
+    try:
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise ValueError("job too large")
+    finally:
+        os.close(fd)
+    return json.loads(b"".join(chunks))
+
+
 # -- field checks shared by the message schemas -------------------------------------------------
 
 
