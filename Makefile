@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check student_gym agents tests benchmarks
+	$(BIN)/ruff check student_gym agents tests benchmarks tools
 
 bench: $(STAMP)
 	$(BIN)/student-gym bench

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from student_gym.evaluation.rollout import StopEvaluation
+from student_gym.learners.contract import Info, Observation, StopEvaluation
 
 FORMAT_INSTRUCTIONS = (
     "Format: reply with the program only. Start your reply with ```python on its own line, end "
@@ -186,7 +186,7 @@ class ApiAgent:
         content = response.choices[0].message.content if response.choices else None
         return content or ""
 
-    def act(self, observations: Sequence[Sequence[Mapping[str, str]]]) -> list[str]:
+    def act(self, observations: Sequence[Observation], infos: Sequence[Info]) -> list[str]:
         """One reply per dialog, ``concurrency`` requests at a time, in input order.
 
         Raises:

@@ -3,7 +3,7 @@
 1. build a tiny Qwen3 learner (BASE) whose byte-level BPE is trained on the course's
    training dialogs (4k tokens: a 50k vocabulary would make every step ~10x slower);
 2. train it with PARA (SFT on neutral-feedback dialogs), SFT and DPO (from SFT) on the training
-   term, through the same ``agents.training`` code and TRL trainers as ``student-gym train``;
+   term, through the same ``student_gym_agents.training`` code and TRL trainers as ``student-gym train``;
 3. evaluate BASE, PARA, SFT, DPO, the rule-based novice and replay (the real students) on the
    held-out term with the 5-step rollout (``student_gym.evaluation.evaluate``);
 4. print the tables, save the per-step plot, the HTML report (``report.html``) and a
@@ -101,8 +101,8 @@ def well_formed_coverage(episodes_file: Path, steps: int) -> float | None:
 
 
 def train_args(method: str, out: Path, model: str, settings: DemoSettings, extra: list[str]):
-    """The demo's flags for ``agents.training`` (the same parser as ``student-gym train``)."""
-    from agents.training.config import parse_train_args
+    """The demo's flags for ``student_gym_agents.training`` (the same parser as ``student-gym train``)."""
+    from student_gym_agents.training.config import parse_train_args
 
     steps = settings.sft_steps if method == "sft" else settings.dpo_steps
     lr = settings.sft_lr if method == "sft" else settings.dpo_lr
@@ -123,8 +123,8 @@ def train_args(method: str, out: Path, model: str, settings: DemoSettings, extra
 
 def train_all(out: Path, base: str, settings: DemoSettings, log) -> dict[str, dict[str, Any]]:
     """Train PARA, SFT and DPO; return name -> {"path", "seconds", "first_loss", "last_loss"}."""
-    from agents.training.dpo import train_dpo
-    from agents.training.sft import train_sft
+    from student_gym_agents.training.dpo import train_dpo
+    from student_gym_agents.training.sft import train_sft
 
     runs: dict[str, dict[str, Any]] = {}
     plan = [
@@ -159,18 +159,18 @@ def run_demo(out_dir: str | Path, settings: DemoSettings = FULL, log=print) -> d
         settings: the budget (``FULL`` or ``QUICK``).
         log: where progress lines go.
     """
-    from agents.lm import LMAgent, start_grader_server
+    from student_gym_agents.lm import LMAgent, start_grader_server
 
     start_grader_server()  # before any model is loaded
     import torch
+    from student_gym_agents.tiny import TinyModelSpec, build_tiny_model
 
-    from agents.novice import NoviceAgent
-    from agents.replay import ReplayAgent
-    from agents.tiny import TinyModelSpec, build_tiny_model
     from student_gym.course import bundled_course
     from student_gym.evaluation import evaluate
     from student_gym.evaluation.plots import plot_per_step
     from student_gym.evaluation.tables import print_tables
+    from student_gym.learners.novice import NoviceAgent
+    from student_gym.learners.replay import ReplayAgent
 
     begin = time.perf_counter()
     out = Path(out_dir)

@@ -21,7 +21,7 @@ from student_gym.dialogs import (
     prefix_messages,
     statement_text,
 )
-from student_gym.evaluation.rollout import act_batch
+from student_gym.learners.contract import Info, Observation, agent_name, request_replies
 
 INTRO = (
     "Here is how other students in the course worked on this same assignment: their "
@@ -67,8 +67,7 @@ class FewShotAgent:
         self.inner = inner
         self.k = k
         self.style = style or DialogStyle()
-        self.name = f"{getattr(inner, 'name', type(inner).__name__)}+fewshot{k}"
-        self.needs_info = bool(getattr(inner, "needs_info", False))
+        self.name = f"{agent_name(inner)}+fewshot{k}"
         by_assignment: dict[str, list[Trajectory]] = {}
         for t in course.split(split):
             if t.submissions:
@@ -107,12 +106,8 @@ class FewShotAgent:
             messages.insert(0, {"role": "system", "content": block})
         return tuple(messages)
 
-    def act(
-        self,
-        observations: Sequence[Sequence[Mapping[str, str]]],
-        infos: Sequence[Mapping[str, Any]] | None = None,
-    ) -> list[str]:
-        return act_batch(self.inner, [self.augment(o) for o in observations], infos)
+    def act(self, observations: Sequence[Observation], infos: Sequence[Info]) -> list[str]:
+        return request_replies(self.inner, [self.augment(o) for o in observations], infos)
 
     def reset(self) -> None:
         if hasattr(self.inner, "reset"):

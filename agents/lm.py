@@ -19,6 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from student_gym.dialogs.replies import strip_reasoning
+from student_gym.learners.contract import Info, Observation
+
 
 def start_grader_server() -> None:
     """Start the grader's fork server if the grader provides one.
@@ -75,19 +78,12 @@ EMPTY_THINK = "<think>\n\n</think>\n\n"
 CODE_PREFILL = "```python\n"
 
 
-def strip_thinking(reply: str) -> str:
-    """Drop a leading ``<think>...</think>`` block that a hybrid model may still emit."""
-    if "</think>" in reply:
-        reply = reply.split("</think>", 1)[1]
-    return reply.strip()
-
-
 class LMAgent:
     """A causal LM (optionally with a LoRA adapter) answering dialogs greedily, in batches.
 
     Args:
         model_name_or_path: Hub name or local directory of the base model (``tiny``: the
-            offline tiny Qwen3 of ``agents.tiny``).
+            offline tiny Qwen3 of ``student_gym_agents.tiny``).
         adapter: Optional directory of a peft (LoRA) adapter trained on that base.
         max_new_tokens: Longest reply generated.
         max_prompt_tokens: Prompt budget; longer dialogs lose their oldest whole turns.
@@ -121,9 +117,8 @@ class LMAgent:
             )
         start_grader_server()
         import torch
+        from student_gym_agents.tiny import resolve_model_name
         from transformers import AutoModelForCausalLM
-
-        from agents.tiny import resolve_model_name
 
         self.model_name_or_path = resolve_model_name(model_name_or_path)
         self.adapter = str(adapter) if adapter is not None else None
@@ -183,7 +178,7 @@ class LMAgent:
 
     # -- acting ----------------------------------------------------------------------------
 
-    def act(self, observations: Sequence[Sequence[dict]]) -> list[str]:
+    def act(self, observations: Sequence[Observation], infos: Sequence[Info]) -> list[str]:
         """Return one greedy reply per observation (a dialog ending with a user turn)."""
         import torch
 
@@ -210,13 +205,10 @@ class LMAgent:
             new_tokens = output[:, batch["input_ids"].shape[1] :]
             texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
             for i, text in zip(chunk, texts, strict=True):
-                if self.prefill:
-                    # The program's first line starts right after the fence: keep its indent.
-                    if "</think>" in text:
-                        text = text.split("</think>", 1)[1]
-                    replies[i] = CODE_PREFILL + text
-                else:
-                    replies[i] = strip_thinking(text)
+                # The reply parser's own rule removes reasoning; with the prefill the program's
+                # first line starts right after the fence, so its indent is kept (no strip).
+                text = strip_reasoning(text)
+                replies[i] = CODE_PREFILL + text if self.prefill else text.strip()
         return replies
 
     def reset(self) -> None:
@@ -240,8 +232,7 @@ def load_adapter(model, adapter: str | os.PathLike[str], *, merge: bool):
     the last is merged; the last is merged too when ``merge`` (faster generation).
     """
     from peft import PeftModel
-
-    from agents.training.model_loading import adapter_stack, is_adapter_dir
+    from student_gym_agents.training.model_loading import adapter_stack, is_adapter_dir
 
     stack = adapter_stack(adapter)
     for i, path in enumerate(stack):

@@ -19,8 +19,9 @@ import argparse
 import time
 
 from student_gym import grade, grade_many
+from student_gym.course.resolve import resolve_course
 from student_gym.dialogs import format_program
-from student_gym.env import StudentProgrammingEnv, resolve_course, step_many
+from student_gym.env import StudentProgrammingEnv, step_many
 from student_gym.evaluation import protocol_starts
 
 

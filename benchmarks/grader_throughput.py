@@ -205,8 +205,8 @@ def measure_fresh(jobs: list[dict[str, Any]], cores: int) -> tuple[float, list[f
 def measure_layer_cost(children: int = 300) -> tuple[float, float, float]:
     """Mean fork+exit+reap time of a bare child and of a sandboxed one; mean time inside
     ``enter_child_sandbox``. Runs in a forked stand-in for the fork server."""
-    from student_gym.assignments import Limits
     from student_gym.grader import isolation
+    from student_gym.grader.assignments import Limits
 
     read_fd, write_fd = os.pipe()
     server = os.fork()

@@ -1,7 +1,7 @@
 """Rollout throughput: the batched rollout vs one episode at a time, with the tiny LM.
 
 Both runs evaluate the same protocol episodes of the held-out term with the same greedy tiny
-Qwen3 (``agents.tiny``, random weights, offline): once with ``batch_size=1`` (one episode at
+Qwen3 (``student_gym_agents.tiny``, random weights, offline): once with ``batch_size=1`` (one episode at
 a time: one ``generate`` and one grade per step) and once batched (every live episode in one
 ``generate`` call and one ``grade_many``). It prints steps per second of each and the ratio.
 
@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from student_gym.env import resolve_course
+from student_gym.course.resolve import resolve_course
 from student_gym.evaluation import protocol_starts, rollout
 
 
@@ -35,8 +35,8 @@ def main() -> None:
     parser.add_argument("--model-dir", default=None, help="where the tiny model is built/reused")
     args = parser.parse_args()
 
-    from agents.lm import LMAgent
-    from agents.tiny import build_tiny_model
+    from student_gym_agents.lm import LMAgent
+    from student_gym_agents.tiny import build_tiny_model
 
     course = resolve_course(args.course)
     starts = protocol_starts(course, "test", limit=args.limit)

@@ -5,8 +5,15 @@ Imports and grades without torch.
 
 from __future__ import annotations
 
-from student_gym.assignments import Assignment, CallTest, CheckTest, IOTest, Limits, ScriptTest
 from student_gym.grader import grade, grade_many, start_server
+from student_gym.grader.assignments import (
+    Assignment,
+    CallTest,
+    CheckTest,
+    IOTest,
+    Limits,
+    ScriptTest,
+)
 from student_gym.grader.report import GradeReport, TestResult
 
 __version__ = "0.1.0"
@@ -24,4 +31,4 @@ __all__ = [
     "grade_many",
     "start_server",
 ]
-from student_gym import registration as _registration  # noqa: F401
+from student_gym.env import registration as _registration  # noqa: F401

@@ -3,23 +3,24 @@ HTTP server on 127.0.0.1) and the few-shot wrapper."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import gymnasium as gym
 import pytest
+from student_gym_agents.api import FORMAT_INSTRUCTIONS, ApiAgent, CostCapExceeded, CourseDataRefused
+from student_gym_agents.fewshot import FewShotAgent
 from test_env_course import tiny_course
 
-from agents.api import FORMAT_INSTRUCTIONS, ApiAgent, CostCapExceeded, CourseDataRefused
-from agents.base import Agent, act
-from agents.fewshot import FewShotAgent
-from agents.novice import NoviceAgent, Plan
-from agents.replay import ReplayAgent
 from student_gym import grade
 from student_gym.dialogs import DialogStyle, prefix_messages
+from student_gym.dialogs.replies import ReplyParser
 from student_gym.evaluation import evaluate
-from student_gym.replies import ReplyParser
+from student_gym.learners.contract import agent_name, request_replies
+from student_gym.learners.novice import NoviceAgent, Plan
+from student_gym.learners.replay import ReplayAgent
 
 REPLY = "```python\ndef add(a, b):\n    return a + b\n```"
 
@@ -69,19 +70,36 @@ def observation(tid="F24/s1/add", prefix=1):
     return tuple(prefix_messages(course, course.trajectory(tid), prefix, DialogStyle()))
 
 
-def test_agents_follow_the_protocol():
+def test_every_learner_has_the_one_act_signature():
+    from student_gym_agents.lm import LMAgent
+
+    for cls in (ReplayAgent, NoviceAgent, FewShotAgent, ApiAgent, LMAgent):
+        params = list(inspect.signature(cls.act).parameters)
+        assert params == ["self", "observations", "infos"], (cls.__name__, params)
     course = tiny_course()
-    for agent in (ReplayAgent(), NoviceAgent(course), FewShotAgent(NoviceAgent(course), course)):
-        assert isinstance(agent, Agent)
+    assert agent_name(NoviceAgent(course)) == "novice"
+    assert agent_name(FewShotAgent(ReplayAgent(), course, k=1)) == "replay+fewshot1"
+
+    class Nameless:
+        name = None
+
+        def act(self, observations, infos):
+            return [1 for _ in observations]
+
+    assert agent_name(Nameless()) == "Nameless"
+    with pytest.raises(ValueError, match="reply 0 is int, not str"):
+        request_replies(Nameless(), [observation()], [{}])
+    with pytest.raises(ValueError, match="1 observations but 0 infos"):
+        request_replies(Nameless(), [observation()], [])
 
 
 def test_replay_answers_the_real_next_submission():
     env = gym.make("StudentProgramming-v0", course=tiny_course())
     obs, info = env.reset(options={"trajectory": "F24/s1/add", "prefix": 1})
-    (reply,) = act(ReplayAgent(), [obs], [info])
+    (reply,) = request_replies(ReplayAgent(), [obs], [info])
     assert ReplyParser().parse(reply).code == "def add(a, b):\n    return a - b"
-    with pytest.raises(ValueError, match="needs the env infos"):
-        act(ReplayAgent(), [obs])
+    with pytest.raises(ValueError, match="one env info per observation"):
+        ReplayAgent().act([obs], [])
 
 
 def test_novice_fixes_one_error_per_step_and_reads_syntax_errors():
@@ -89,12 +107,12 @@ def test_novice_fixes_one_error_per_step_and_reads_syntax_errors():
     agent = NoviceAgent(course, seed=3)
     env = gym.make("StudentProgramming-Free-v0", course=course)
     for aid in ("add", "count_evens", "greet"):
-        obs, _ = env.reset(options={"assignment": aid})
-        first = agent.act([obs])[0]
-        assert agent.act([obs]) == [first]  # deterministic
+        obs, info = env.reset(options={"assignment": aid})
+        first = agent.act([obs], [{}])[0]
+        assert agent.act([obs], [{}]) == [first]  # deterministic
         statuses, programs = [], []
         for _ in range(5):
-            obs, _, terminated, truncated, info = env.step(agent.act([obs])[0])
+            obs, _, terminated, truncated, info = env.step(agent.act([obs], [info])[0])
             statuses.append(info["grade"]["status"])
             programs.append(obs[-2]["content"])
             if terminated or truncated:
@@ -128,7 +146,7 @@ def test_api_agent_talks_to_a_local_chat_server_and_caps_cost():
             "tiny-model", base_url=server.url, api_key="x", allow_course_data=True,
             max_cost_usd=0.0003, input_price_per_million=1.0, output_price_per_million=5.0,
         )  # fmt: skip
-        replies = agent.act([observation(), observation("F24/s2/add")])
+        replies = agent.act([observation(), observation("F24/s2/add")], [{}, {}])
         assert replies == [REPLY, REPLY]
         bodies = [r["body"] for r in server.requests]  # concurrent: in any order
         assert {r["path"] for r in server.requests} == {"/v1/chat/completions"}
@@ -141,7 +159,7 @@ def test_api_agent_talks_to_a_local_chat_server_and_caps_cost():
         # 2 requests x (100 in x $1 + 20 out x $5) / 1e6 = $0.0004 >= the $0.0003 cap
         assert agent.usage.cost_usd == pytest.approx(0.0004)
         with pytest.raises(CostCapExceeded, match="cost cap"):
-            agent.act([observation()])
+            agent.act([observation()], [{}])
         assert len(server.requests) == 2
 
 
@@ -164,13 +182,13 @@ def test_fewshot_puts_training_trajectories_of_the_same_assignment_in_the_prompt
     class Echo:
         name = "echo"
 
-        def act(self, observations):
+        def act(self, observations, infos):
             seen.extend(observations)
             return ["" for _ in observations]
 
     agent = FewShotAgent(Echo(), course, k=2)
     assert agent.name == "echo+fewshot2"
-    agent.act([observation(), observation("F24/s3/greet")])
+    agent.act([observation(), observation("F24/s3/greet")], [{}, {}])
     add_system, greet_system = seen[0][0]["content"], seen[1][0]["content"]
     assert "return a * b" in add_system  # the training-term student S24/s5 on add
     assert "print('Hello, ' + input())" in greet_system and "return a * b" not in greet_system
@@ -179,7 +197,8 @@ def test_fewshot_puts_training_trajectories_of_the_same_assignment_in_the_prompt
 
 
 def test_cli_api_agent_needs_the_flag_and_respects_the_cap(tmp_path, capsys):
-    from agents.cli import main
+    from student_gym_agents.cli import main
+
     from student_gym.course import save_course
     from student_gym.evaluation import Results
 

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from student_gym import tagged_json
-from student_gym.assignments import (
+from student_gym.grader import tagged_json
+from student_gym.grader.assignments import (
     Assignment,
     AssignmentError,
     CallTest,

@@ -7,11 +7,11 @@ from collections import Counter
 from datetime import datetime
 
 from student_gym import grader
-from student_gym.assignments import CallTest, IOTest
 from student_gym.course import BUNDLED_PATH, bundled_course, regrade
-from student_gym.course.generate import PROBLEMS, Term, generate_course
-from student_gym.course.generate.mutators import generic_bugs
-from student_gym.course.generate.style import rename_identifiers
+from student_gym.grader.assignments import CallTest, IOTest
+from tools.course_generator import PROBLEMS, Term, generate_course
+from tools.course_generator.mutators import generic_bugs
+from tools.course_generator.style import rename_identifiers
 
 
 def test_bundled_course_loads_by_default_and_is_cached():

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from student_gym.assignments import ScriptTest
 from student_gym.course import CourseFormatError, import_falconcode
 from student_gym.course.falconcode import script_filename
 from student_gym.course.pseudonyms import Pseudonymizer
+from student_gym.grader.assignments import ScriptTest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TABLES = FIXTURES / "falconcode_tables"

@@ -8,7 +8,6 @@ from dataclasses import replace
 
 import pytest
 
-from student_gym.assignments import Assignment, CallTest
 from student_gym.course import (
     Course,
     CourseFormatError,
@@ -18,6 +17,7 @@ from student_gym.course import (
     load_course,
     save_course,
 )
+from student_gym.grader.assignments import Assignment, CallTest
 from student_gym.grader.report import GradeReport
 from student_gym.grader.report import TestResult as OneTest
 

@@ -16,9 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from student_gym_agents.cli import main
 
-from agents.cli import main
-from student_gym.assignments import AssignmentError, CheckTest, load_assignments
 from student_gym.course import (
     CourseFormatError,
     Selection,
@@ -32,6 +31,7 @@ from student_gym.course.assembly import student_splits
 from student_gym.course.languages import language_disagreement, language_from_tools
 from student_gym.course.model import Course, NoTestsError, Trajectory
 from student_gym.course.regrade import regrade
+from student_gym.grader.assignments import AssignmentError, CheckTest, load_assignments
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ITAP = FIXTURES / "progsnap2_published"
@@ -418,7 +418,7 @@ def test_cli_errors_are_one_line_with_exit_2(tmp_path, capsys):
 
 
 def test_novice_without_solutions_and_compare_across_courses_warn(tmp_path, capsys):
-    from agents.novice import NoviceAgent
+    from student_gym.learners.novice import NoviceAgent
 
     course, _ = import_table(CS1, columns=COLUMN_MAP, keep_ids=True)
     agent = NoviceAgent(course)

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from student_gym_agents.cli import main
 
-from agents.cli import main
 from student_gym.course import drop_mismatched, import_falconcode, load_course, regrade
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -16,8 +16,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
 
 def test_quick_demo_trains_evaluates_and_reports(tmp_path: Path, capsys) -> None:
     import torch
-
-    from agents.cli import main
+    from student_gym_agents.cli import main
 
     torch.set_num_threads(1)
     out = tmp_path / "demo"
@@ -44,9 +43,8 @@ def test_quick_demo_trains_evaluates_and_reports(tmp_path: Path, capsys) -> None
 
 def test_train_cli_runs_sft_on_the_bundled_course(tmp_path: Path, capsys) -> None:
     import torch
-
-    from agents.cli import main
-    from agents.tiny import build_tiny_model
+    from student_gym_agents.cli import main
+    from student_gym_agents.tiny import build_tiny_model
 
     torch.set_num_threads(1)
     model = build_tiny_model(tmp_path / "tiny")
@@ -64,7 +62,8 @@ def test_train_cli_runs_sft_on_the_bundled_course(tmp_path: Path, capsys) -> Non
 
 
 def test_well_formed_coverage_counts_only_fenced_compiling_programs(tmp_path: Path) -> None:
-    from agents.demo import well_formed_coverage
+    from student_gym_agents.demo import well_formed_coverage
+
     from student_gym.evaluation.episodes import EpisodeRecord, StepRecord, write_episode
 
     def step(j: int, code: str, fmt: bool, status: str) -> StepRecord:

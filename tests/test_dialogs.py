@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from student_gym.assignments import Assignment, CallTest
 from student_gym.course.model import Course, Submission, Trajectory
 from student_gym.dialogs import (
     NEUTRAL_FEEDBACK,
@@ -18,6 +17,7 @@ from student_gym.dialogs import (
     truncate_messages,
 )
 from student_gym.grader import report as grade_report
+from student_gym.grader.assignments import Assignment, CallTest
 from student_gym.grader.report import GradeReport
 
 ASSIGNMENT = Assignment(
@@ -122,7 +122,7 @@ def test_para_feedback_reveals_nothing_and_the_system_prompt_says_so() -> None:
 
 
 def test_feedback_levels_use_the_grader_feedback() -> None:
-    from student_gym import feedback
+    from student_gym.grader import feedback
 
     for level in ("grade", "summary", "detailed"):
         style = DialogStyle(feedback_level=level)
@@ -181,7 +181,7 @@ def test_truncation_drops_whole_pairs_from_the_front_and_keeps_the_head() -> Non
 
 
 def test_feedback_follows_its_own_program() -> None:
-    from student_gym.feedback import render_feedback
+    from student_gym.grader.feedback import render_feedback
 
     turns = [(SYNTAX, report(0, "syntax_error")), (WRONG, report(1))]
     messages = dialog_messages(ASSIGNMENT, turns, DialogStyle(feedback_level="detailed"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from student_gym.course.program_ast import same_program
 from student_gym.dialogs import (
     DialogStyle,
     RowStats,
@@ -13,8 +14,7 @@ from student_gym.dialogs import (
     prefix_messages,
     sft_rows,
 )
-from student_gym.program_ast import same_program
-from student_gym.replies import ReplyParser
+from student_gym.dialogs.replies import ReplyParser
 
 
 @pytest.fixture(scope="module")

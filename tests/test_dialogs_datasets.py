@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from student_gym.assignments import Assignment, CallTest
 from student_gym.course.model import Course, Submission, Trajectory
 from student_gym.dialogs import (
     DialogStyle,
@@ -19,6 +18,7 @@ from student_gym.dialogs import (
     sft_dataset,
     sft_rows,
 )
+from student_gym.grader.assignments import Assignment, CallTest
 from student_gym.grader.report import GradeReport
 
 datasets = pytest.importorskip("datasets")

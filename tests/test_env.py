@@ -12,9 +12,9 @@ from test_env_course import tiny_course
 import student_gym  # noqa: F401  (registers the envs)
 from student_gym.dialogs import DialogStyle, format_program, prefix_messages
 from student_gym.env import StudentProgrammingEnv, step_many
+from student_gym.env.registration import ENV_IDS
+from student_gym.env.wrappers import RecordEpisodes, read_recorded
 from student_gym.grader.report import GradeReport
-from student_gym.registration import ENV_IDS
-from student_gym.wrappers import RecordEpisodes, read_recorded
 
 ADD_OK = format_program("def add(a, b):\n    return a + b\n")
 ADD_WRONG = format_program("def add(a, b):\n    return a * b\n")

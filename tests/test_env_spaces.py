@@ -6,8 +6,8 @@ import gymnasium as gym
 import pytest
 
 from student_gym.dialogs import format_program
-from student_gym.replies import ReplyParser
-from student_gym.spaces import DialogSpace, ReplySpace
+from student_gym.dialogs.replies import ReplyParser
+from student_gym.env.spaces import DialogSpace, ReplySpace
 
 
 def test_text_space_rejects_code_so_custom_spaces_are_needed():

@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from student_gym_agents.cli import main
 from test_env_course import tiny_course
 
-from agents.cli import main
-from agents.novice import NoviceAgent
-from agents.replay import ReplayAgent
 from student_gym.course import save_course
 from student_gym.evaluation import (
     EpisodeRecord,
@@ -23,6 +21,8 @@ from student_gym.evaluation import (
     rollout,
 )
 from student_gym.evaluation.rollout import PairScorer
+from student_gym.learners.novice import NoviceAgent
+from student_gym.learners.replay import ReplayAgent
 
 SELF = [{"codebleu": 1.0, "codebleu_fixed": 1.0}] * 5
 
@@ -127,7 +127,6 @@ def replay_steps(starts, horizon=5):
 class CountingAgent:
     """Replay, counting calls and optionally stopping the run after some calls."""
 
-    needs_info = True
     name = "counting"
 
     def __init__(self, stop_after: int | None = None) -> None:
@@ -136,12 +135,12 @@ class CountingAgent:
         self.observations = 0
         self.stop_after = stop_after
 
-    def act(self, observations, infos=None):
+    def act(self, observations, infos):
         if self.stop_after is not None and self.calls >= self.stop_after:
             raise StopEvaluation("test budget spent")
         self.calls += 1
         self.observations += len(observations)
-        return self.inner.act(observations, infos=infos)
+        return self.inner.act(observations, infos)
 
 
 def test_batched_rollout_equals_one_episode_at_a_time():

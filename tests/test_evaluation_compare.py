@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from student_gym_agents.cli import main
 from test_env_course import tiny_course
 
-from agents.cli import main
-from agents.novice import NoviceAgent
-from agents.replay import ReplayAgent
 from student_gym.evaluation import evaluate
 from student_gym.evaluation.compare import compare_runs, load_run, matched_pairs
+from student_gym.learners.novice import NoviceAgent
+from student_gym.learners.replay import ReplayAgent
 
 
 @pytest.fixture(scope="module")

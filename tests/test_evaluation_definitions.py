@@ -21,7 +21,7 @@ import pytest
 
 from student_gym.evaluation import EpisodeRecord, StepRecord, aggregate
 from student_gym.evaluation.behaviour import finish_category
-from student_gym.metrics import js_divergence
+from student_gym.evaluation.metrics import js_divergence
 
 H = 3
 

@@ -10,8 +10,8 @@ from student_gym.evaluation import evaluate
 
 @pytest.mark.slow
 def test_tiny_lm_agent_is_evaluated_with_model_hash(tmp_path):
-    from agents.lm import LMAgent
-    from agents.tiny import build_tiny_model
+    from student_gym_agents.lm import LMAgent
+    from student_gym_agents.tiny import build_tiny_model
 
     path = build_tiny_model(tmp_path / "tiny")
     agent = LMAgent(path, max_new_tokens=8, max_prompt_tokens=512, batch_size=4)

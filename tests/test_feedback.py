@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from student_gym import grade
-from student_gym.assignments import Assignment, CallTest, IOTest, example_assignments
-from student_gym.feedback import FEEDBACK_LEVELS, NEUTRAL_FEEDBACK, render_feedback
+from student_gym.grader.assignments import Assignment, CallTest, IOTest, example_assignments
+from student_gym.grader.feedback import FEEDBACK_LEVELS, NEUTRAL_FEEDBACK, render_feedback
 from student_gym.grader.report import GradeReport
 
 AVERAGE = Assignment(
@@ -80,7 +80,7 @@ def test_detailed_script_test_shows_what_the_script_printed() -> None:
 
 
 def test_summary_of_grader_verdicts_says_what_happened_in_words() -> None:
-    from student_gym.assignments import Limits
+    from student_gym.grader.assignments import Limits
 
     quick = Assignment(id="q", title="q", statement="", entry_point="compute_average",
                        tests=AVERAGE.tests, limits=Limits(cpu_seconds=0.3, output_bytes=100))
@@ -106,7 +106,7 @@ def test_detailed_shows_a_hidden_scripts_output_but_not_hidden_call_tests() -> N
 
 
 def test_broken_tests_are_the_assignments_fault_in_every_level() -> None:
-    from student_gym.assignments import CheckTest
+    from student_gym.grader.assignments import CheckTest
 
     broken = CheckTest("broken", "def check(candidate):\n    assert nobody_defines_this(1)\n")
     fine = CallTest("fine", ([4],), 4.0)

@@ -21,8 +21,8 @@ import pytest
 
 import student_gym
 from student_gym import Assignment, grade, grade_many
-from student_gym.assignments import CallTest, Limits, example_assignments
 from student_gym.grader import isolation_report, verdict
+from student_gym.grader.assignments import CallTest, Limits, example_assignments
 from student_gym.grader.client import get_client
 
 ROOT = os.geteuid() == 0
@@ -60,7 +60,7 @@ def test_a_program_can_read_no_answer_key_no_canary_and_no_other_file(tmp_path):
         def f():
             found = {{}}
             paths = {targets!r}
-            for name in ("student_gym", "student_gym.grader", "agents"):  # the package's files
+            for name in ("student_gym", "student_gym.grader", "student_gym_agents"):  # the package's files
                 try:
                     spec = importlib.util.find_spec(name)
                     paths += [spec.origin] if spec and spec.origin else []

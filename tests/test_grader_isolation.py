@@ -16,8 +16,8 @@ import textwrap
 
 import pytest
 
-from student_gym.assignments import Limits
 from student_gym.grader import isolation, isolation_report, seccomp_filter
+from student_gym.grader.assignments import Limits
 
 pytestmark = pytest.mark.skipif(platform.system() != "Linux", reason="Linux isolation layers")
 

@@ -15,7 +15,7 @@ import textwrap
 import pytest
 
 from student_gym import Assignment, grade, grade_many
-from student_gym.assignments import CheckTest, ScriptTest
+from student_gym.grader.assignments import CheckTest, ScriptTest
 
 
 def check_assignment(test_code: str, entry: str = "f") -> Assignment:

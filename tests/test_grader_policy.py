@@ -8,10 +8,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from student_gym_agents.cli import main
 
-from agents.cli import main
 from student_gym import grade, grade_many
-from student_gym.assignments import (
+from student_gym.course import bundled_course, import_falconcode
+from student_gym.env.rewards import StepOutcome, dapo_reward, format_reward
+from student_gym.evaluation.episodes import StepRecord
+from student_gym.grader.assignments import (
     Assignment,
     AssignmentError,
     CallTest,
@@ -22,12 +25,9 @@ from student_gym.assignments import (
     load_assignments,
     save_assignments,
 )
-from student_gym.course import bundled_course, import_falconcode
-from student_gym.evaluation.episodes import StepRecord
-from student_gym.feedback import FEEDBACK_LEVELS, NEUTRAL_FEEDBACK, render_feedback
+from student_gym.grader.feedback import FEEDBACK_LEVELS, NEUTRAL_FEEDBACK, render_feedback
 from student_gym.grader.policy import Policy, PolicyError, child_violation
 from student_gym.grader.report import GradeReport
-from student_gym.rewards import StepOutcome, dapo_reward, format_reward
 
 pytest.importorskip("RestrictedPython")
 from student_gym.grader.policy_check import first_violation  # noqa: E402

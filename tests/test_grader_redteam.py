@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from student_gym import Assignment, grade, grade_many
-from student_gym.assignments import CallTest, CheckTest, IOTest, Limits
 from student_gym.grader import wire
+from student_gym.grader.assignments import CallTest, CheckTest, IOTest, Limits
 from student_gym.grader.client import Outcome, ServerClient
 from student_gym.grader.verdict import SandboxError, build_report, make_job, wall_limit
 
@@ -266,7 +266,7 @@ def _unprivileged_command(script: str) -> list[str] | None:
 KILL_THE_CALLER = textwrap.dedent("""
     import os
     from student_gym import grade
-    from student_gym.assignments import Assignment, CheckTest, Limits
+    from student_gym.grader.assignments import Assignment, CheckTest, Limits
     code = {code!r}.replace("TARGET", str(os.getpid()))
     a = Assignment(id="c", title="c", statement="", entry_point="add",
                    tests=(CheckTest("t", {check!r}),), limits=Limits(cpu_seconds=1.0))

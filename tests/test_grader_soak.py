@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from student_gym import Assignment, grade, grade_many
-from student_gym.assignments import CallTest, Limits
+from student_gym.grader.assignments import CallTest, Limits
 from student_gym.grader.client import get_client
 
 SQUARE = Assignment(

@@ -11,8 +11,8 @@ import warnings
 import pytest
 
 from student_gym import grade, grade_many
-from student_gym.assignments import Assignment, CallTest, Limits
 from student_gym.grader import child, client, wire
+from student_gym.grader.assignments import Assignment, CallTest, Limits
 
 FAST = Limits(cpu_seconds=0.5, wall_factor=2.0, memory_mb=256)
 SQUARE = Assignment(

@@ -17,7 +17,7 @@ import textwrap
 import pytest
 
 from student_gym import Assignment, grade, grade_many
-from student_gym.assignments import (
+from student_gym.grader.assignments import (
     AssignmentError,
     CallTest,
     CheckTest,

@@ -10,8 +10,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from agents.lm import LMAgent, quantization_config, strip_thinking  # noqa: E402
-from agents.tiny import STAMP_NAME, TinyModelSpec, build_tiny_model  # noqa: E402
+from student_gym_agents.lm import LMAgent, quantization_config  # noqa: E402
+from student_gym_agents.tiny import STAMP_NAME, TinyModelSpec, build_tiny_model  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("lm")]
 
@@ -98,10 +98,10 @@ def test_agent_truncates_old_turns_but_keeps_system_and_statement(tiny: Path) ->
 
 
 def test_prefill_as_the_paper_ran_it_and_the_switch_that_turns_it_off(tiny: Path) -> None:
-    from student_gym.replies import parse_reply
+    from student_gym.dialogs.replies import parse_reply
 
     agent = LMAgent(tiny, max_new_tokens=8)
-    replies = agent.act([[SYSTEM, STATEMENT]])
+    replies = agent.act([[SYSTEM, STATEMENT]], [{}])
     assert replies[0].startswith("```python\n")  # the env sees the fence the model continued
     generated = replies[0].removeprefix("```python\n")
     assert parse_reply(replies[0]).code == generated.split("\n```")[0].rstrip()
@@ -119,11 +119,11 @@ def test_agent_batches_greedily_in_input_order(tiny: Path) -> None:
     agent = LMAgent(tiny, max_new_tokens=6, batch_size=2)
     observations = [[SYSTEM, STATEMENT], [SYSTEM, STATEMENT, *turn(1)],
                     [SYSTEM, STATEMENT, *turn(1), *turn(2)]]
-    batched = agent.act(observations)
-    one_by_one = [agent.act([obs])[0] for obs in observations]
+    batched = agent.act(observations, [{}] * len(observations))
+    one_by_one = [agent.act([obs], [{}])[0] for obs in observations]
     # Left padding and sorting by length must not change any reply or its position.
     assert batched == one_by_one
-    assert agent.act(observations) == batched  # greedy: deterministic
+    assert agent.act(observations, [{}] * len(observations)) == batched  # greedy: deterministic
 
 
 def test_4bit_needs_cuda_and_says_so() -> None:
@@ -139,6 +139,3 @@ def test_adapter_dir_must_be_an_adapter(tiny: Path, tmp_path: Path) -> None:
         LMAgent(tiny, adapter=tmp_path)
 
 
-def test_strip_thinking() -> None:
-    assert strip_thinking("<think>\nhmm\n</think>\n\n```python\nx = 1\n```") == "```python\nx = 1\n```"
-    assert strip_thinking("  ```python\nx\n```  ") == "```python\nx\n```"

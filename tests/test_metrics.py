@@ -6,7 +6,7 @@ import pytest
 
 codebleu_pkg = pytest.importorskip("codebleu")
 
-from student_gym.metrics import codebleu, coverage, grade_proximity, self_similarity  # noqa: E402
+from student_gym.evaluation.metrics import codebleu, coverage, grade_proximity, self_similarity  # noqa: E402
 
 PROGRAMS = [
     ("print('hello')", "print('hello')"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from student_gym.program_ast import normalized_ast, same_program
+from student_gym.course.program_ast import normalized_ast, same_program
 
 AVERAGE = '''"""Lab 3."""
 def compute_average(nums):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from student_gym.dialogs import format_program
-from student_gym.replies import ParsedReply, ReplyParser, parse_reply, strip_reasoning
+from student_gym.dialogs.replies import ParsedReply, ReplyParser, parse_reply, strip_reasoning
 
 PARSER = ReplyParser()
 

@@ -9,13 +9,13 @@ import shutil
 import subprocess
 
 import pytest
+from student_gym_agents.cli import main
 from test_env_course import tiny_course
 
-from agents.cli import main
-from agents.novice import NoviceAgent
-from agents.replay import ReplayAgent
 from student_gym.evaluation import evaluate
 from student_gym.evaluation.report import write_report
+from student_gym.learners.novice import NoviceAgent
+from student_gym.learners.replay import ReplayAgent
 
 HOSTILE = "</pre><script>alert(1)</script><img src=x onerror=alert(2)>"
 
@@ -25,7 +25,7 @@ class HostileAgent:
 
     name = "hostile"
 
-    def act(self, observations):
+    def act(self, observations, infos):
         return [f"```python\nx = '{HOSTILE}'\n```" for _ in observations]
 
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from student_gym.grader.report import GradeReport
-from student_gym.replies import ReplyParser
-from student_gym.rewards import (
+from student_gym.dialogs.replies import ReplyParser
+from student_gym.env.rewards import (
     StepOutcome,
     dapo_reward,
     format_reward,
     grade_match_reward,
     grade_reward,
     make_reward,
-    overlong_penalty,
 )
+from student_gym.grader.report import GradeReport
 
 TARGET = "def double(n):\n    return n * 2\n"
 
@@ -54,25 +53,32 @@ def test_terms_without_a_target_give_zero_for_matching() -> None:
     assert grade_reward(free) == 0.5
 
 
-def test_overlong_penalty_follows_the_dapo_formula() -> None:
-    penalty = overlong_penalty(max_tokens=100, cache_tokens=20)
-    tokens = {None: 0.0, 50: 0.0, 80: 0.0, 90: -0.5, 100: -1.0, 101: -1.0}
-    for n, expected in tokens.items():
-        assert penalty(outcome("x", completion_tokens=n)) == pytest.approx(expected)
-    with pytest.raises(ValueError, match="cache_tokens"):
-        overlong_penalty(10, 20)
+def test_the_env_has_no_overlong_term_and_training_adds_trls() -> None:
+    """Over-length needs the learner's token count, which only the trainer has."""
+    with pytest.raises(ValueError, match="not an env reward term"):
+        make_reward("dapo+overlong")
+    pytest.importorskip("trl")
+    from types import SimpleNamespace
+
+    from student_gym_agents.training.env_reward import reward_functions
+
+    args = SimpleNamespace(reward="dapo+overlong", split="train", feedback_level="summary",
+                           para=False, grader_workers=1, overlong_cache_tokens=20)
+    env_term, overlong = reward_functions(args, course=None, max_completion_length=100)
+    assert env_term.__name__ == "env_reward"
+    assert overlong(completion_ids=[[1] * 50, [1] * 80, [1] * 90, [1] * 100, [1] * 101]) == [
+        0.0, 0.0, pytest.approx(-0.5), pytest.approx(-1.0), -1.0]
 
 
 def test_make_reward_sums_weighted_terms() -> None:
-    step = outcome("```python\ndef double(x):\n    return x * 2\n```", score=0.25, completion_tokens=90)
+    step = outcome("```python\ndef double(x):\n    return x * 2\n```", score=0.25)
     assert make_reward("dapo")(step) == 2.0
     assert make_reward("grade")(step) == 0.25
-    assert make_reward("dapo+overlong", max_tokens=100, cache_tokens=20)(step) == pytest.approx(1.5)
+    assert make_reward("dapo+format")(step) == 2.0
+    assert make_reward("dapo+grade").__name__ == "dapo+grade"
     assert make_reward([("dapo", 0.5), ("grade", 2.0)])(step) == pytest.approx(1.5)
     with pytest.raises(ValueError, match="unknown reward term 'bleu'"):
         make_reward("bleu")
-    with pytest.raises(ValueError, match="needs max_tokens"):
-        make_reward("overlong")
 
 
 def test_a_report_without_a_score_gives_no_grade_signal() -> None:

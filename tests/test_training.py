@@ -15,13 +15,14 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("trl")
 
-from agents.lm import LMAgent  # noqa: E402
-from agents.tiny import TinyModelSpec, build_tiny_model  # noqa: E402
-from agents.training.config import parse_train_args  # noqa: E402
-from agents.training.env_reward import EnvReward, OverlongReward  # noqa: E402
-from student_gym.assignments import Assignment, CallTest  # noqa: E402
+from student_gym_agents.lm import LMAgent  # noqa: E402
+from student_gym_agents.tiny import TinyModelSpec, build_tiny_model  # noqa: E402
+from student_gym_agents.training.config import parse_train_args  # noqa: E402
+from student_gym_agents.training.env_reward import EnvReward  # noqa: E402
+
 from student_gym.course.model import Course, Submission, Trajectory  # noqa: E402
 from student_gym.dialogs import format_program  # noqa: E402
+from student_gym.grader.assignments import Assignment, CallTest  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("training")]
 
@@ -84,7 +85,7 @@ def observation() -> list[dict]:
 
 
 def test_sft_labels_cover_exactly_the_target_turn(tiny: Path, tmp_path: Path, course) -> None:
-    from agents.training.sft import build_sft_trainer
+    from student_gym_agents.training.sft import build_sft_trainer
 
     trainer, _ = build_sft_trainer(*args("sft", tiny, tmp_path / "sft", course, "--max_length", "512",
                                          "--max_prompt_tokens", "1000"))  # no truncation
@@ -112,7 +113,7 @@ def test_sft_labels_cover_exactly_the_target_turn(tiny: Path, tmp_path: Path, co
 
 
 def test_sft_trains_lora_resumes_and_loads_into_the_learner(tiny: Path, tmp_path: Path, course) -> None:
-    from agents.training.sft import train_sft
+    from student_gym_agents.training.sft import train_sft
 
     out = train_sft(*args("sft", tiny, tmp_path / "sft", course, "--max_length", "512"))
     record = json.loads((out / "student_gym_run.json").read_text())
@@ -130,17 +131,17 @@ def test_sft_trains_lora_resumes_and_loads_into_the_learner(tiny: Path, tmp_path
     assert json.loads((out / "student_gym_run.json").read_text())["global_step"] == 3
 
     agent = LMAgent(tiny, adapter=out, max_new_tokens=8, batch_size=2)
-    replies = agent.act([observation(), observation(), observation()[:1] + observation()[1:]])
+    replies = agent.act([observation(), observation(), observation()[:1] + observation()[1:]], [{}] * 3)
     assert len(replies) == 3 and all(isinstance(r, str) for r in replies)
     # Greedy decoding is deterministic and batch-independent for equal prompts.
-    assert replies[0] == replies[1] == replies[2] == agent.act([observation()])[0]
+    assert replies[0] == replies[1] == replies[2] == agent.act([observation()], [{}])[0]
 
 
 def test_sft_keeps_the_checkpoint_of_lowest_validation_loss(tiny: Path, tmp_path: Path, course) -> None:
     from dataclasses import replace
 
-    from agents.training.runs import fit_and_save
-    from agents.training.sft import build_sft_trainer
+    from student_gym_agents.training.runs import fit_and_save
+    from student_gym_agents.training.sft import build_sft_trainer
 
     held_out = replace(course, student_splits={"s1": "validation"})  # s1's rows are validation
     script, training, model_args = args("sft", tiny, tmp_path / "sft", held_out, "--max_length", "512",
@@ -156,7 +157,8 @@ def test_sft_keeps_the_checkpoint_of_lowest_validation_loss(tiny: Path, tmp_path
 
 
 def test_dapo_refuses_a_course_without_tests(tmp_path: Path, course) -> None:
-    from agents.cli import main
+    from student_gym_agents.cli import main
+
     from student_gym.course.native import save_course
 
     logged = replace_course(course)
@@ -174,8 +176,8 @@ def replace_course(course: Course) -> Course:
 
 
 def test_dpo_starts_from_the_merged_sft_adapter(tiny: Path, tmp_path: Path, course) -> None:
-    from agents.training.dpo import train_dpo
-    from agents.training.sft import train_sft
+    from student_gym_agents.training.dpo import train_dpo
+    from student_gym_agents.training.sft import train_sft
 
     sft = train_sft(*args("sft", tiny, tmp_path / "sft", course, "--max_length", "512"))
     dpo = train_dpo(*args("dpo", tiny, tmp_path / "dpo", course, "--max_length", "512",
@@ -188,9 +190,8 @@ def test_dpo_starts_from_the_merged_sft_adapter(tiny: Path, tmp_path: Path, cour
     assert all(v.abs().sum() > 0 for k, v in lora_weights(dpo).items() if "lora_B" in k)
     # The learner rebuilds base + SFT (merged) + DPO: different from base + DPO alone.
     stacked = LMAgent(tiny, adapter=dpo, max_new_tokens=4)
+    from student_gym_agents.lm import load_adapter
     from transformers import AutoModelForCausalLM
-
-    from agents.lm import load_adapter
 
     plain = AutoModelForCausalLM.from_pretrained(str(tiny))
     alone = load_adapter(plain, sft, merge=True)  # only the SFT adapter
@@ -212,13 +213,12 @@ def test_env_reward_steps_the_env_from_the_row_prefix(course) -> None:
     # s0's second submission scores 0.5 (one test of two): "* 5" also passes n=0 only -> 1.0;
     # "return 7" passes nothing -> 0.0 grade, different from 0.5 -> 0.
     assert got == [2.0, 1.0, -1.0, -0.5, 0.0]
-    penalty = OverlongReward(max_tokens=10, cache_tokens=4)
-    assert penalty(completion_ids=[[0] * 6, [0] * 8, [0] * 10, [0] * 11]) == [0.0, -0.5, -1.0, -1.0]
 
 
 def test_dapo_trains_on_env_rewards(tmp_path: Path, course) -> None:
-    from agents.training.dapo import train_dapo
-    from agents.training.sft import train_sft
+    from student_gym_agents.training.dapo import train_dapo
+    from student_gym_agents.training.sft import train_sft
+
     from student_gym.dialogs import sft_rows
 
     # A random model never closes a fenced block, so every completion would get the same

@@ -1,6 +1,6 @@
 """The ``student-gym`` command: the one composition root of student_gym and agents.
 
-Each subcommand lives in its own module ``agents.cli.<name>_command`` exposing
+Each subcommand lives in its own module ``student_gym_agents.cli.<name>_command`` exposing
 ``add_parser(subparsers)`` (which registers the subcommand and sets ``func``) and is imported
 lazily, so ``student-gym grade`` never imports torch.
 """
@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-# name -> one-line help; the module agents.cli.<name>_command implements it.
+# name -> one-line help; the module student_gym_agents.cli.<name>_command implements it.
 COMMANDS: dict[str, str] = {
     "grade": "grade one program against an assignment and print the verdict/feedback",
     "import": "import course logs (FalconCode, ProgSnap2, native JSONL) into a course",
@@ -41,9 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_parser(name, help=help_text)
             continue
         try:
-            module = importlib.import_module(f"agents.cli.{name}_command")
+            module = importlib.import_module(f"student_gym_agents.cli.{name}_command")
         except ModuleNotFoundError as exc:
-            if exc.name != f"agents.cli.{name}_command":
+            if exc.name != f"student_gym_agents.cli.{name}_command":
                 raise
             sub.add_parser(name, help=help_text + " (not available)")
             continue

@@ -31,8 +31,7 @@ def add_parser(subparsers, help_text: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the demo with the chosen budget."""
     import torch
-
-    from agents.demo import FULL, QUICK, run_demo
+    from student_gym_agents.demo import FULL, QUICK, run_demo
 
     if args.threads:
         torch.set_num_threads(args.threads)

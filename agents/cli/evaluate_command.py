@@ -128,15 +128,15 @@ def build_agent(spec: str, course: Any, args: argparse.Namespace) -> Any:
     if kind == "lm" and arg and _looks_like_path(arg) and not Path(arg).exists():
         raise ValueError(f"--agent {spec!r}: no model directory {arg}")
     if kind == "replay" and not arg:
-        from agents.replay import ReplayAgent
+        from student_gym.learners.replay import ReplayAgent
 
         return ReplayAgent()
     if kind == "novice" and not arg:
-        from agents.novice import NoviceAgent
+        from student_gym.learners.novice import NoviceAgent
 
         return NoviceAgent(course, seed=args.seed)
     if kind == "lm" and arg:
-        from agents.lm import LMAgent
+        from student_gym_agents.lm import LMAgent
 
         agent = LMAgent(
             arg,
@@ -147,7 +147,7 @@ def build_agent(spec: str, course: Any, args: argparse.Namespace) -> Any:
             prefill=not args.no_prefill,
         )
     elif kind == "api" and arg:
-        from agents.api import ApiAgent
+        from student_gym_agents.api import ApiAgent
 
         temperature = None if args.temperature.lower() == "none" else float(args.temperature)
         agent = ApiAgent(
@@ -166,7 +166,7 @@ def build_agent(spec: str, course: Any, args: argparse.Namespace) -> Any:
     else:
         raise ValueError(f"--agent {spec!r}: expected replay, novice, lm:PATH or api:MODEL")
     if args.fewshot:
-        from agents.fewshot import FewShotAgent
+        from student_gym_agents.fewshot import FewShotAgent
 
         agent = FewShotAgent(agent, course, k=args.fewshot, seed=args.seed)
     return agent
@@ -224,6 +224,7 @@ def run(args: argparse.Namespace) -> int:
     from student_gym.evaluation.compare import Run, compare_runs, load_run
     from student_gym.evaluation.plots import plot_per_step
     from student_gym.evaluation.tables import print_tables, wide_console
+    from student_gym.learners.contract import agent_name
 
     console = wide_console()
     err = Console(stderr=True, highlight=False)
@@ -247,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
         return stop(f"--out {out} is an existing file; give a directory")
     if args.agent:
         from student_gym.course.native import CourseFormatError
-        from student_gym.env import gradable_course, resolve_course
+        from student_gym.course.resolve import gradable_course, resolve_course
 
         try:
             full = resolve_course(None if args.course == "bundled" else args.course)
@@ -269,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
                 return stop(exc)
             if callable(getattr(agent, "warning", None)) and (note := agent.warning()):
                 err.print(f"[yellow]{note}[/yellow]")
-            label = str(getattr(agent, "name", spec))
+            label = agent_name(agent)
             try:
                 results = evaluate(
                     agent,

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from student_gym.feedback import FEEDBACK_LEVELS
+from student_gym.grader.feedback import FEEDBACK_LEVELS
 
 
 def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> None:
@@ -73,9 +73,13 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from student_gym.assignments import AssignmentError, example_assignments, load_assignments
-    from student_gym.feedback import render_feedback
     from student_gym.grader import grade
+    from student_gym.grader.assignments import (
+        AssignmentError,
+        example_assignments,
+        load_assignments,
+    )
+    from student_gym.grader.feedback import render_feedback
 
     try:
         if args.example:

@@ -186,8 +186,8 @@ def _fail(message: object) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from student_gym_agents.cli.progress import progress_bar
 
-    from student_gym.assignments import AssignmentError, load_assignments
     from student_gym.course import (
         CourseFormatError,
         ImportReport,
@@ -201,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from student_gym.course.csv_tables import check_encoding
     from student_gym.course.table import parse_columns
-    from student_gym.progress import progress_bar
+    from student_gym.grader.assignments import AssignmentError, load_assignments
 
     console = Console()
     if args.out is None:

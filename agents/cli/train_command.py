@@ -40,7 +40,7 @@ def add_parser(subparsers, help_text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Parse the method's flags, train, and print where the result was written."""
-    from agents.training.config import available_recipes, parse_train_args
+    from student_gym_agents.training.config import available_recipes, parse_train_args
 
     if args.method == "recipes":
         for name in available_recipes():
@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.method == "dapo":
         # DAPO rewards come from the grader: refuse a course without tests before loading a model.
-        from agents.training.runs import load_course
+        from student_gym_agents.training.runs import load_course
+
         from student_gym.course.model import require_tests
 
         try:
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"student-gym train dapo: {exc}", file=sys.stderr)
             return 2
     trainers = {"sft": "train_sft", "dpo": "train_dpo", "dapo": "train_dapo"}
-    module = importlib.import_module(f"agents.training.{args.method}")
+    module = importlib.import_module(f"student_gym_agents.training.{args.method}")
     try:
         out = getattr(module, trainers[args.method])(script_args, training_args, model_args)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:

@@ -68,7 +68,7 @@ class StudentGymArguments:
     )
     reward: str = field(
         default="dapo+overlong",
-        metadata={"help": "DAPO reward terms of student_gym.rewards.make_reward, joined by '+' "
+        metadata={"help": "DAPO reward terms of student_gym.env.rewards.make_reward, joined by '+' "
                   "('dapo', 'overlong', 'grade', 'format', ...)."},
     )
     overlong_cache_tokens: int = field(
@@ -139,7 +139,7 @@ def build_parser(method: str):
 
 def recipes_dir() -> Path:
     """Directory of the shipped recipe files (``agents/recipes``)."""
-    return Path(str(resources.files("agents") / "recipes"))
+    return Path(str(resources.files("student_gym_agents") / "recipes"))
 
 
 def available_recipes() -> list[str]:

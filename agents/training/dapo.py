@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.training.env_reward import reward_functions
-from agents.training.model_loading import load_model_for_training
-from agents.training.runs import build_rows, fit_and_save, load_course, run_record
+from student_gym_agents.training.env_reward import reward_functions
+from student_gym_agents.training.model_loading import load_model_for_training
+from student_gym_agents.training.runs import build_rows, fit_and_save, load_course, run_record
 
 DEFAULT_PROMPT_TOKENS = 3072
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.training.model_loading import load_model_for_training
-from agents.training.runs import (
+from student_gym_agents.training.model_loading import load_model_for_training
+from student_gym_agents.training.runs import (
     build_rows,
     fit_and_save,
     prompt_budget,

@@ -5,8 +5,9 @@ TRL calls each reward function as ``f(prompts=..., completions=..., completion_i
 real prefix (``options={"trajectory": id, "prefix": p}``) and steps all of them with the env's
 batched path (``student_gym.env.step_many``: one parallel ``grade_many`` call), so the reward a
 completion gets in training is the very reward the env gives in evaluation.
-``OverlongReward`` adds DAPO's soft over-length penalty from the completion's token count,
-which the env never sees.
+DAPO's soft over-length penalty comes from TRL (``get_soft_overlong_punishment``) on the
+completion's token ids: the learner's own tokens, which the env never sees. This is exact only
+for single-step rollouts, where the completion ids are the learner's reply and nothing else.
 """
 
 from __future__ import annotations
@@ -55,13 +56,13 @@ class EnvReward:
         self._envs: list[Any] = []  # reused between calls: building an env is not free
 
     def _env(self, index: int):
-        from student_gym.env import ParaStudentProgrammingEnv, StudentProgrammingEnv
+        from student_gym.env import StudentProgrammingEnv
 
+        level = "none" if self.para else self.feedback_level  # PARA renders no feedback
         while len(self._envs) <= index:
-            cls = ParaStudentProgrammingEnv if self.para else StudentProgrammingEnv
             self._envs.append(
-                cls(course=self.course, split=self.split, feedback_level=self.feedback_level,
-                    reward=self.reward)
+                StudentProgrammingEnv(course=self.course, split=self.split, feedback_level=level,
+                                      para=self.para, reward=self.reward)
             )
         return self._envs[index]
 
@@ -84,26 +85,6 @@ class EnvReward:
         return [float(reward) for _obs, reward, *_rest in results]
 
 
-class OverlongReward:
-    """DAPO's soft over-length penalty on the completion's token count (0 down to -1)."""
-
-    __name__ = "overlong"
-
-    def __init__(self, max_tokens: int, cache_tokens: int) -> None:
-        from student_gym.rewards import overlong_penalty
-
-        self.penalty = overlong_penalty(max_tokens, min(cache_tokens, max_tokens))
-
-    def __call__(self, completion_ids: Sequence[Sequence[int]], **_: Any) -> list[float]:
-        from student_gym.rewards import StepOutcome
-
-        # Only the token count matters to this term; the other outcome fields are placeholders.
-        return [
-            self.penalty(StepOutcome("", "", True, None, completion_tokens=len(ids)))  # type: ignore[arg-type]
-            for ids in completion_ids
-        ]
-
-
 def reward_functions(script_args, course, max_completion_length: int) -> list:
     """TRL reward functions for a run's ``--reward`` spec ("dapo+overlong" by default)."""
     terms = [t.strip() for t in script_args.reward.split("+") if t.strip()]
@@ -121,7 +102,10 @@ def reward_functions(script_args, course, max_completion_length: int) -> list:
             )
         )
     if "overlong" in terms:
-        funcs.append(OverlongReward(max_completion_length, script_args.overlong_cache_tokens))
+        from trl.rewards import get_soft_overlong_punishment
+
+        cache = min(script_args.overlong_cache_tokens, max_completion_length)
+        funcs.append(get_soft_overlong_punishment(max_completion_length, cache))
     if not funcs:
         raise ValueError(f"--reward {script_args.reward!r} names no reward term")
     return funcs

@@ -44,7 +44,7 @@ def resolve_start(model_args, init_from: str | None) -> tuple[str, list[str]]:
     Returns:
         ``(base model name or path, adapters to merge in order)``.
     """
-    from agents.tiny import resolve_model_name
+    from student_gym_agents.tiny import resolve_model_name
 
     base = model_args.model_name_or_path
     base = resolve_model_name(base) if base is not None else None
@@ -74,10 +74,9 @@ def load_model_for_training(model_args, init_from: str | None = None) -> tuple[A
         ``(model, tokenizer, base, merged_adapters)``.
     """
     from peft import PeftModel
+    from student_gym_agents.lm import load_tokenizer, quantization_config, start_grader_server
     from transformers import AutoModelForCausalLM
     from trl import get_quantization_config
-
-    from agents.lm import load_tokenizer, quantization_config, start_grader_server
 
     # Fork the grader server while the process is small (before any weights are loaded).
     start_grader_server()

@@ -30,7 +30,7 @@ def dialog_style(script_args):
 
 def load_course(script_args):
     """The course to train on (the bundled sample course when none is given)."""
-    from student_gym.env import resolve_course
+    from student_gym.course.resolve import resolve_course
 
     return resolve_course(script_args.course)
 
@@ -63,7 +63,8 @@ def build_rows(kind: str, script_args, tokenizer, max_prompt_tokens: int | None,
     Raises:
         ValueError: when the split yields no rows (with the skip reasons).
     """
-    from agents.training.model_loading import select_rows, template_kwargs_column
+    from student_gym_agents.training.model_loading import select_rows, template_kwargs_column
+
     from student_gym.dialogs import RowStats, dapo_dataset, dpo_dataset, sft_dataset
 
     builders = {"sft": sft_dataset, "dpo": dpo_dataset, "dapo": dapo_dataset}
@@ -161,7 +162,7 @@ def resume_checkpoint(training_args) -> str | None:
 
 def fit_and_save(trainer, training_args, record: dict[str, Any]) -> Path:
     """Train (resuming when asked), save model + tokenizer + run record, return ``output_dir``."""
-    from agents.training.model_loading import is_adapter_dir, write_lineage
+    from student_gym_agents.training.model_loading import is_adapter_dir, write_lineage
 
     checkpoint = resume_checkpoint(training_args)
     if checkpoint:

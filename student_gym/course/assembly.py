@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from student_gym.assignments import Assignment
 from student_gym.course.import_report import ImportReport
 from student_gym.course.model import PYTHON, Course, Problem, Submission, Trajectory, TutorEvent
 from student_gym.course.native import CourseFormatError
+from student_gym.grader.assignments import Assignment
 
 if TYPE_CHECKING:
     from student_gym.course.selection import Selection

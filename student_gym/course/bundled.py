@@ -2,7 +2,7 @@
 
 It is the default course of the env, the demo and the tests. The file stores every
 submission's regraded report, so loading it grades nothing. Regenerate it with
-``python -m student_gym.course.generate --out student_gym/data/course/course.jsonl.gz``.
+``python -m tools.course_generator --out student_gym/data/course/course.jsonl.gz``.
 """
 
 from __future__ import annotations

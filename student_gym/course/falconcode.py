@@ -13,8 +13,8 @@
   timestamp, source_code, score, prompt, testcase, type, max_score`` and optionally
   ``semester``/``year`` (else the term is the course id).
 
-Each problem becomes an :class:`~student_gym.assignments.Assignment` with one
-:class:`~student_gym.assignments.ScriptTest` (the ``testcase`` script, ``max_score`` from the
+Each problem becomes an :class:`~student_gym.grader.assignments.Assignment` with one
+:class:`~student_gym.grader.assignments.ScriptTest` (the ``testcase`` script, ``max_score`` from the
 table, file name from the script's ``program_name``/``run_script("x.py")`` or problem id +
 ``.py``); a problem without a script is kept as a :class:`~student_gym.course.model.Problem`
 whose submissions keep their logged grades. Logged scores are scaled to 0..1 by ``max_score``.
@@ -28,7 +28,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from student_gym.assignments import Assignment, ScriptTest
 from student_gym.course.assembly import (
     RawSubmission,
     SplitOptions,
@@ -42,6 +41,7 @@ from student_gym.course.model import Course, Problem
 from student_gym.course.native import CourseFormatError
 from student_gym.course.pseudonyms import Pseudonymizer
 from student_gym.course.selection import Selection
+from student_gym.grader.assignments import Assignment, ScriptTest
 
 RUNS_COLUMNS = ("student_id", "course_id", "problem_id", "timestamp", "score", "code_hash")
 CODE_COLUMNS = ("hash", "source_code")

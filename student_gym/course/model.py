@@ -2,7 +2,7 @@
 
 A *trajectory* is one student's ordered submissions to one assignment. A *course* is a set of
 problems plus trajectories, each tagged with a term. Problems with tests are
-:class:`~student_gym.assignments.Assignment` objects (``course.assignments``: our grader can
+:class:`~student_gym.grader.assignments.Assignment` objects (``course.assignments``: our grader can
 regrade them); problems without tests are :class:`Problem` objects (``course.problems``: only
 the grade the log recorded is known). Which grade counts for a trajectory: the regraded one
 where its problem has tests and its code is Python, else the logged one
@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from student_gym.assignments import Assignment
+from student_gym.course.program_ast import same_program
+from student_gym.grader.assignments import Assignment
 from student_gym.grader.report import GradeReport
-from student_gym.program_ast import same_program
 
 SPLITS = ("train", "validation", "test")
 PYTHON = "python"

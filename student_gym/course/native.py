@@ -33,8 +33,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from student_gym.assignments import Assignment, AssignmentError
 from student_gym.course.model import PYTHON, Course, Problem, Submission, Trajectory, TutorEvent
+from student_gym.grader.assignments import Assignment, AssignmentError
 from student_gym.grader.report import GradeReport
 
 FORMAT = "student-gym/course"

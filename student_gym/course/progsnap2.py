@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from student_gym.assignments import Assignment
 from student_gym.course.assembly import (
     RawEvent,
     RawSubmission,
@@ -38,6 +37,7 @@ from student_gym.course.model import PYTHON, Course, Problem
 from student_gym.course.native import CourseFormatError
 from student_gym.course.pseudonyms import Pseudonymizer
 from student_gym.course.selection import Selection
+from student_gym.grader.assignments import Assignment
 
 SUBMISSION_EVENTS = ("Submit", "Run.Program")
 TUTOR_EVENTS = ("X-HintRequest", "Intervention")

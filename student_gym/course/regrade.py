@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from student_gym.assignments import Assignment
 from student_gym.course.model import PYTHON, Course, Trajectory, require_tests
+from student_gym.grader.assignments import Assignment
 from student_gym.grader.report import GradeReport
 
 DEFAULT_TOLERANCE = 1e-5  # scores are fractions; the grader rounds them to 6 decimals

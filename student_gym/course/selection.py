@@ -26,10 +26,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from student_gym.assignments import Assignment, CheckTest, ScriptTest
 from student_gym.course.assembly import RawSubmission
 from student_gym.course.import_report import ImportReport
 from student_gym.course.model import Problem, Trajectory, collapse, logged_pass
+from student_gym.grader.assignments import Assignment, CheckTest, ScriptTest
 
 PRESETS = ("edm2026",)
 

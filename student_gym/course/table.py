@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from student_gym.assignments import Assignment, AssignmentError, CheckTest, load_assignments
 from student_gym.course.assembly import (
     RawSubmission,
     SplitOptions,
@@ -41,6 +40,7 @@ from student_gym.course.native import CourseFormatError
 from student_gym.course.progsnap2 import parse_grade
 from student_gym.course.pseudonyms import Pseudonymizer
 from student_gym.course.selection import Selection
+from student_gym.grader.assignments import Assignment, AssignmentError, CheckTest, load_assignments
 
 REQUIRED_FIELDS = ("student", "problem", "code")
 OPTIONAL_FIELDS = (

@@ -21,6 +21,7 @@ from student_gym.dialogs.serializer import (
     statement_text,
     submission_feedback,
     submission_messages,
+    submission_turns,
     system_prompt,
     truncate_messages,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "statement_text",
     "submission_feedback",
     "submission_messages",
+    "submission_turns",
     "system_prompt",
     "truncate_messages",
 ]

@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from student_gym.assignments import Assignment
 from student_gym.course.model import PYTHON, Course, Problem, Submission, Trajectory, logged_pass
 from student_gym.course.model import collapse as collapse_submissions
-from student_gym.feedback import FEEDBACK_LEVELS, NEUTRAL_FEEDBACK, render_feedback
+from student_gym.grader.assignments import Assignment
+from student_gym.grader.feedback import FEEDBACK_LEVELS, NEUTRAL_FEEDBACK, render_feedback
 from student_gym.grader.report import GradeReport
 
 # NEUTRAL_FEEDBACK (PARA): one fixed line that says a program arrived and nothing about it;
@@ -54,7 +54,7 @@ class DialogStyle:
 
     Attributes:
         feedback_level: what each feedback turn says, one of :data:`FEEDBACK_LEVELS`
-            (rendered by :func:`student_gym.feedback.render_feedback`); "none" is the neutral
+            (rendered by :func:`student_gym.grader.feedback.render_feedback`); "none" is the neutral
             line.
         para: the PARA baseline: every feedback turn is :data:`NEUTRAL_FEEDBACK` whatever the
             level, and the system prompt says that no feedback will be given.
@@ -100,7 +100,9 @@ def format_program(code: str, language: str = PYTHON) -> str:
     """A program as an assistant turn: one fenced block tagged with its language.
 
     The fence is longer than any run of backticks in the code (CommonMark), so a program
-    containing a ``` string still round-trips through :class:`student_gym.replies.ReplyParser`.
+    containing a ``` string still round-trips through
+    :class:`student_gym.dialogs.replies.ReplyParser`. The one fence writer: replies, sampled
+    actions and dialogs all use it.
     """
     longest, run = 0, 0
     for ch in code:
@@ -115,6 +117,30 @@ def feedback_text(report: GradeReport, style: DialogStyle) -> str:
     if style.para:
         return NEUTRAL_FEEDBACK  # whatever the level: PARA reveals nothing
     return render_feedback(report, style.feedback_level)
+
+
+def submission_turns(
+    code: str, feedback: GradeReport | str, style: DialogStyle, language: str = PYTHON
+) -> list[dict[str, str]]:
+    """The two turns one submission adds to a dialog: THE place a dialog turn is made.
+
+    The assistant turn is the program in its fence (:func:`format_program`); the user turn is
+    the grader's feedback on it at the style's level (:func:`feedback_text`), or the feedback
+    text already rendered for ``style`` when a string is given (logged-grade courses). The env,
+    SFT, DPO, DAPO and evaluation all build their dialogs through this function, so the env's
+    observation after k steps equals the serializer's dialog of the same k programs.
+
+    Args:
+        code: the program submitted.
+        feedback: the grader's report on it, or its rendered feedback text.
+        style: how feedback is rendered.
+        language: the program's language (its fence tag).
+    """
+    text = feedback if isinstance(feedback, str) else feedback_text(feedback, style)
+    return [
+        {"role": "assistant", "content": format_program(code, language)},
+        {"role": "user", "content": text},
+    ]
 
 
 def logged_feedback(sub: Submission, style: DialogStyle) -> str:
@@ -164,10 +190,8 @@ def dialog_messages(
         {"role": "system", "content": system_prompt(style)},
         {"role": "user", "content": statement_text(assignment)},
     ]
-    for code, report in turns:
-        feedback = report if isinstance(report, str) else feedback_text(report, style)
-        messages.append({"role": "assistant", "content": format_program(code, language)})
-        messages.append({"role": "user", "content": feedback})
+    for code, feedback in turns:
+        messages.extend(submission_turns(code, feedback, style, language))
     return messages
 
 
@@ -222,7 +246,7 @@ def effective_submissions(
 
     The trajectory is first cut after its first fully correct submission (regraded status
     ``passed``; with ``source="logged"``, full logged marks); then each run of consecutive
-    submissions with the same normalized AST (:func:`student_gym.program_ast.same_program`) is
+    submissions with the same normalized AST (:func:`student_gym.course.program_ast.same_program`) is
     collapsed to the *first* of the run: the moment the student first submitted that program.
     With the regraded source, returned submissions carry reports (graded lazily when missing,
     see :func:`graded_submissions`); the logged source grades nothing.

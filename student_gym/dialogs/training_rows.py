@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from student_gym.assignments import Assignment
 from student_gym.course.model import Course, Problem, Submission, Trajectory
+from student_gym.course.program_ast import same_program
 from student_gym.dialogs.serializer import (
     DialogStyle,
     course_assignment,
@@ -33,7 +33,7 @@ from student_gym.dialogs.serializer import (
     submission_messages,
     truncate_messages,
 )
-from student_gym.program_ast import same_program
+from student_gym.grader.assignments import Assignment
 
 GRADE_TOLERANCE = 1e-9  # two grades are equal within this
 

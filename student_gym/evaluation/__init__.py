@@ -9,7 +9,7 @@ from __future__ import annotations
 from student_gym.evaluation.aggregate import METRICS, aggregate
 from student_gym.evaluation.episodes import EpisodeRecord, Start, StepRecord, protocol_starts
 from student_gym.evaluation.results import Results
-from student_gym.evaluation.rollout import StopEvaluation, act_batch, rollout
+from student_gym.evaluation.rollout import StopEvaluation, rollout
 from student_gym.evaluation.runner import evaluate, evaluate_many
 
 __all__ = [
@@ -19,7 +19,6 @@ __all__ = [
     "Start",
     "StepRecord",
     "StopEvaluation",
-    "act_batch",
     "aggregate",
     "evaluate",
     "evaluate_many",

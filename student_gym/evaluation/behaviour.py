@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from student_gym.evaluation.episodes import EpisodeRecord
-from student_gym.metrics import js_divergence
+from student_gym.evaluation.metrics import js_divergence
 
 STATUS_CATEGORIES = ("syntax", "runtime", "failed", "passed", "no_program", "finished")
 _STATUS_TO_CATEGORY = {

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from student_gym.course.model import Course
+from student_gym.learners.contract import agent_name
 
 PACKAGES = (
     "student-gym",
@@ -95,7 +96,7 @@ def path_fingerprint(path: str | os.PathLike[str] | None) -> str | None:
 def agent_provenance(agent: Any) -> dict[str, Any]:
     """What identifies an agent: its name and class, model/adapter paths with their hashes."""
     out: dict[str, Any] = {
-        "name": str(getattr(agent, "name", None) or type(agent).__name__),
+        "name": agent_name(agent),
         "class": f"{type(agent).__module__}.{type(agent).__qualname__}",
     }
     for attr in ("model_name_or_path", "adapter", "model", "base_url"):

@@ -23,17 +23,13 @@ from student_gym.course.model import Course
 from student_gym.dialogs import feedback_text
 from student_gym.env import StudentProgrammingEnv, step_many
 from student_gym.evaluation.episodes import EpisodeRecord, Start, StepRecord
+from student_gym.learners.contract import Agent, StopEvaluation, request_replies
 
-
-class StopEvaluation(Exception):  # noqa: N818 - it is a signal, not an error
-    """Raised by an agent to stop the evaluation cleanly (e.g. an API cost cap was reached).
-
-    Finished episodes are kept; the run can be resumed later.
-    """
+__all__ = ["PairScorer", "StopEvaluation", "rollout"]
 
 
 class PairScorer:
-    """Pair metrics from :mod:`student_gym.metrics`, cached by program text.
+    """Pair metrics from :mod:`student_gym.evaluation.metrics`, cached by program text.
 
     The same real submission is a target for many starts and the replay agent's programs equal
     their targets, so caching saves most CodeBLEU calls.
@@ -43,7 +39,7 @@ class PairScorer:
         self._codebleu: dict[tuple[str, str], dict[str, float]] = {}
 
     def codebleu(self, pred: str, ref: str) -> dict[str, float]:
-        from student_gym.metrics import codebleu
+        from student_gym.evaluation.metrics import codebleu
 
         key = (pred, ref)
         if key not in self._codebleu:
@@ -52,7 +48,7 @@ class PairScorer:
 
     def finish(self, record: EpisodeRecord, targets: Sequence[tuple[str, float | None]]) -> None:
         """Fill the pair metrics of a finished episode and the self-similarity of its targets."""
-        from student_gym.metrics import grade_proximity
+        from student_gym.evaluation.metrics import grade_proximity
 
         for step in record.steps:
             if step.target_code is None or not step.code.strip():
@@ -80,7 +76,7 @@ class _Live:
 
 
 def rollout(
-    agent: Any,
+    agent: Agent,
     course: Course,
     starts: Sequence[Start],
     *,
@@ -95,8 +91,8 @@ def rollout(
     """Run the protocol's episodes for ``starts``, ``batch_size`` live episodes at a time.
 
     Args:
-        agent: an :class:`agents.base.Agent` (``act(observations) -> replies``; agents with
-            ``needs_info = True`` also get the env infos).
+        agent: an :class:`student_gym.learners.contract.Agent`
+            (``act(observations, infos) -> replies``).
         course: the course the starts come from.
         starts: the episodes to run (see :func:`protocol_starts`).
         split: the split the env is built on (only used to validate the course).
@@ -117,12 +113,12 @@ def rollout(
     kwargs = dict(env_kwargs or {})
     kwargs.setdefault("reward", "grade")  # rewards do not enter the metrics; keep it cheap
     if para:
-        from student_gym.env import ParaStudentProgrammingEnv as env_class
+        kwargs.update(para=True, feedback_level="none")  # PARA renders no feedback at all
     else:
-        env_class = StudentProgrammingEnv
+        kwargs["feedback_level"] = feedback_level
     queue = deque(starts)
     free = [
-        env_class(course=course, split=split, feedback_level=feedback_level, **kwargs)
+        StudentProgrammingEnv(course=course, split=split, **kwargs)
         for _ in range(max(1, min(batch_size, len(starts))))
     ]
     scorer = PairScorer()
@@ -168,7 +164,7 @@ def rollout(
             live.append(_Live(env, start, obs, info, record))
         if not live:
             continue
-        replies = act_batch(agent, [x.observation for x in live], [x.info for x in live])
+        replies = request_replies(agent, [x.observation for x in live], [x.info for x in live])
         results = step_many([x.env for x in live], replies)
         still: list[_Live] = []
         for item, reply, (obs, _reward, terminated, _trunc, info) in zip(
@@ -180,7 +176,7 @@ def rollout(
                 StepRecord(
                     j=info["step"],
                     reply=reply,
-                    code=item.env.episode.records[-1]["code"],
+                    code=info["code"],
                     format_ok=bool(info["format_ok"]),
                     score=float(grade["score"]),
                     status=str(grade["status"]),
@@ -199,29 +195,3 @@ def rollout(
         live = still
     return finished
 
-
-def act_batch(
-    agent: Any,
-    observations: Sequence[Any],
-    infos: Sequence[dict[str, Any]] | None = None,
-) -> list[str]:
-    """Ask ``agent`` for one reply per observation, passing infos to agents that want them.
-
-    Raises:
-        ValueError: the agent returned a different number of replies, or a non-string.
-    """
-    name = getattr(agent, "name", None) or type(agent).__name__
-    if getattr(agent, "needs_info", False):
-        if infos is None:
-            raise ValueError(f"agent {name} needs the env infos (needs_info=True)")
-        replies = list(agent.act(observations, infos=infos))
-    else:
-        replies = list(agent.act(observations))
-    if len(replies) != len(observations):
-        raise ValueError(
-            f"agent {name} returned {len(replies)} replies for {len(observations)} observations"
-        )
-    for i, reply in enumerate(replies):
-        if not isinstance(reply, str):
-            raise ValueError(f"agent {name}: reply {i} is {type(reply).__name__}, not str")
-    return replies

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from student_gym.course.model import Course
-from student_gym.env import gradable_course, resolve_course
+from student_gym.course.resolve import gradable_course, resolve_course
 from student_gym.evaluation.aggregate import aggregate
 from student_gym.evaluation.episodes import (
     PROTOCOL_VERSION,
@@ -27,7 +27,8 @@ from student_gym.evaluation.episodes import (
 )
 from student_gym.evaluation.provenance import course_hash, run_provenance
 from student_gym.evaluation.results import Results
-from student_gym.evaluation.rollout import StopEvaluation, rollout
+from student_gym.evaluation.rollout import rollout
+from student_gym.learners.contract import StopEvaluation, agent_name
 
 log = logging.getLogger(__name__)
 # Settings that change episodes: resuming into a run made with other values is refused.
@@ -90,7 +91,7 @@ def evaluate(
     """Evaluate an agent with the 5-step rollout protocol (docs/env.md).
 
     Args:
-        agent: anything with ``act(observations) -> replies`` (see :mod:`agents.base`).
+        agent: anything with ``act(observations) -> replies`` (see :mod:`student_gym.learners.contract`).
         course: a Course, a native course path, or None for the bundled course.
         split: the split evaluated ("test": the held-out term).
         steps: the step limit per episode.
@@ -121,7 +122,7 @@ def evaluate(
     if validity not in VALIDITY_RULES:
         raise ValueError(f"validity must be one of {VALIDITY_RULES}, got {validity!r}")
     course = gradable_course(resolve_course(course), "evaluate")
-    label = name or str(getattr(agent, "name", None) or type(agent).__name__)
+    label = name or agent_name(agent)
     starts = protocol_starts(course, split, steps, limit)
     settings = {
         "agent": label,
@@ -255,7 +256,7 @@ def evaluate_many(agents: Sequence[Any], course: Any = None, **kwargs: Any) -> l
     out_dir = kwargs.pop("out_dir", None)
     results = []
     for agent in agents:
-        label = str(getattr(agent, "name", None) or type(agent).__name__)
+        label = agent_name(agent)
         sub = Path(out_dir) / label if out_dir is not None else None
         results.append(evaluate(agent, course, out_dir=sub, **kwargs))
     return results

@@ -15,7 +15,7 @@ import platform
 from collections.abc import Iterable
 from typing import Any
 
-from student_gym.assignments import Assignment
+from student_gym.grader.assignments import Assignment
 from student_gym.grader.report import STATUSES, GradeReport, TestResult
 
 __all__ = [
@@ -148,7 +148,7 @@ def isolation_report() -> dict[str, Any]:
 def _server_layers() -> tuple[str, ...]:
     """The layers this process's fork server gives a child, measured once per server by
     grading a trivial program (a real child, not a guess)."""
-    from student_gym.assignments import CallTest
+    from student_gym.grader.assignments import CallTest
     from student_gym.grader.client import get_client
 
     client = get_client()

@@ -35,8 +35,8 @@ import resource
 import signal
 from typing import Any, NamedTuple
 
-from student_gym.assignments import Limits
 from student_gym.grader import harness, wire
+from student_gym.grader.assignments import Limits
 from student_gym.grader.judge import serve_judge
 
 try:  # owned by grader-isolation; the baseline below works without it

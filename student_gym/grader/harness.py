@@ -37,8 +37,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from student_gym import tagged_json
-from student_gym.grader import policy, submission_types, wire
+from student_gym.grader import policy, submission_types, tagged_json, wire
 from student_gym.grader.capture import (
     PRISTINE_BUILTINS,
     CappedText,

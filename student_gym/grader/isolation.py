@@ -40,9 +40,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from student_gym.assignments import Limits
 from student_gym.grader import isolation_namespaces as namespaces
 from student_gym.grader import landlock, seccomp_filter
+from student_gym.grader.assignments import Limits
 
 SANDBOX_UID, SANDBOX_GID = namespaces.SANDBOX_UID, namespaces.SANDBOX_GID
 DISABLE_ENV = "STUDENT_GYM_ISOLATION_DISABLE"

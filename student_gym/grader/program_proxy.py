@@ -3,7 +3,7 @@
 Each function of the program is a stub (:meth:`Child.stub`): calling it sends the child one
 request (see :mod:`.harness`) and turns the answer into a value, an exception or an in-place
 change of the caller's own argument objects. The answers are hostile: they are read with the
-bounds of :mod:`.wire` and :mod:`student_gym.tagged_json`, a few stray lines are skipped
+bounds of :mod:`.wire` and :mod:`student_gym.grader.tagged_json`, a few stray lines are skipped
 (sequence numbers), an unreadable one ends the conversation as the program's fault, and
 exceptions are rebuilt as grader types, never looked up by a name the child chose (a
 ``StopIteration``, ``SystemExit``, ``GeneratorExit`` or ``KeyboardInterrupt`` arrives as
@@ -18,8 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from student_gym import tagged_json
-from student_gym.grader import wire
+from student_gym.grader import tagged_json, wire
 from student_gym.grader.capture import PRISTINE_BUILTINS
 
 _MAX_SKIPPED = 8  # lines without the expected sequence number skipped per answer

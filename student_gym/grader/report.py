@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -68,8 +69,8 @@ class GradeReport:
 
     @property
     def feedback(self) -> str:
-        """Summary-level feedback text (see :mod:`student_gym.feedback` for other levels)."""
-        from student_gym.feedback import render_feedback
+        """Summary-level feedback text (see :mod:`student_gym.grader.feedback` for other levels)."""
+        from student_gym.grader.feedback import render_feedback
 
         return render_feedback(self, "summary")
 
@@ -89,3 +90,29 @@ class GradeReport:
         d["layers"] = tuple(d.get("layers", ()))
         d.setdefault("runtime", 0.0)
         return cls(**d)
+
+
+def report_info(report: GradeReport) -> dict[str, Any]:
+    """The report as it goes into ``info["grade"]``: no runtime, and no None-valued fields.
+
+    Equal to ``report.to_dict(runtime=False)`` without its None values. Leaving None fields out
+    keeps every value's type stable, which gymnasium's vector envs need (they size an info
+    array from the first sub-env's value); ``GradeReport.from_dict`` restores the omitted
+    fields from their defaults, so the report round-trips exactly. Built from the dataclasses'
+    ``__dict__`` rather than ``dataclasses.asdict``, which deep-copies every field and cost more
+    than the rest of a step together on reports with many tests.
+    """
+    d: dict[str, Any] = {}
+    for key, value in vars(report).items():
+        if (value is None and key != "score") or key == "runtime":
+            continue  # (score None: every test is broken; kept so callers always find it)
+        if key == "tests":
+            value = [dict(vars(t)) for t in value]
+        elif key == "layers":
+            value = list(value)
+        elif key == "extra":
+            value = copy.deepcopy(value) if value else {}
+        elif key == "score":
+            value = None if value is None else float(value)
+        d[key] = value
+    return d

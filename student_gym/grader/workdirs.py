@@ -20,8 +20,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from student_gym.assignments import Limits
 from student_gym.grader import isolation_namespaces as namespaces
+from student_gym.grader.assignments import Limits
 
 MAX_SLOTS = 256  # children in flight at once (two pool uids each: child and judge)
 # (isolation.MAX_VIEW_SLOTS makes as many slot directories in the read-only view)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from student_gym.course.generate.problem_bank import Bug, Problem
+from tools.course_generator.problem_bank import Bug, Problem
 
 COLLECTION_PROBLEMS = (
     Problem(

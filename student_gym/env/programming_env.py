@@ -1,92 +1,42 @@
 """StudentProgramming-v0: a Gymnasium env of one learner working on one assignment.
 
-An episode starts either from a real student's trajectory (*replay*: the dialog holds that
-student's first ``prefix`` effective submissions with their feedback) or from the bare
-assignment (*free*: no real student). Each step takes the learner's reply, extracts the program
-(the shared :class:`~student_gym.replies.ReplyParser`), grades it, appends the program and the
-grader's feedback to the dialog and scores it with composable reward terms
-(:mod:`student_gym.rewards`). Step ``j`` is paired with the student's real submission
-``prefix + j`` (1-based), which rewards and metrics compare against.
-
-One base class owns the loop; variants override one hook (Minigrid style):
-:meth:`StudentProgrammingEnv.dialog_style` (the PARA variant); :meth:`sample_start` decides how
-an unchosen episode starts (the free-mode variant only switches its default ``mode``).
+One class, :class:`StudentProgrammingEnv`, owns the loop; the registered variants are keyword
+arguments on it (``StudentProgramming-PARA-v0`` is ``para=True``, ``StudentProgramming-Free-v0``
+is ``mode="free"``), the way Gymnasium registers ``FrozenLake8x8-v1``.
 
 Grading is split into :meth:`~StudentProgrammingEnv.begin_step` and
 :meth:`~StudentProgrammingEnv.end_step` so that :func:`step_many` can advance many envs with
-one call to :func:`student_gym.grade_many` (the batched evaluation rollout uses it).
+one call to :func:`student_gym.grade_many` (the batched evaluation rollout and DAPO's rewards
+use it).
 """
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 
-from student_gym.assignments import Assignment
 from student_gym.course.model import Course, Submission, Trajectory
-from student_gym.grader.report import GradeReport
-from student_gym.spaces import DialogSpace, ReplySpace
+from student_gym.course.resolve import gradable_course, resolve_course
+from student_gym.dialogs.replies import ReplyParser
+from student_gym.dialogs.serializer import (
+    DialogStyle,
+    dialog_messages,
+    effective_submissions,
+    prefix_messages,
+    submission_turns,
+)
+from student_gym.env.rewards import StepOutcome, make_reward
+from student_gym.env.spaces import DialogSpace, ReplySpace
+from student_gym.grader.assignments import Assignment
+from student_gym.grader.report import GradeReport, report_info
 
 MODES = ("replay", "free")
 
-
-def resolve_course(course: Course | str | os.PathLike[str] | None) -> Course:
-    """The course an env or evaluation runs on: a Course, a path to a native course, or None.
-
-    None means the bundled sample course.
-    """
-    if isinstance(course, Course):
-        return course
-    if course is None:
-        from student_gym.course import bundled_course
-
-        return bundled_course()
-    from student_gym.course import load_course
-
-    return load_course(course)
-
-
-def gradable_course(course: Course, command: str) -> Course:
-    """The part of ``course`` the grader can run (problems with tests, Python code).
-
-    Raises:
-        NoTestsError: (a ValueError) the course has logged grades only; says where tests go.
-    """
-    from student_gym.course.model import require_tests
-
-    require_tests(course, command)
-    return course if course.grading == "regraded" else course.gradable_only()
-
-
-def report_info(report: GradeReport) -> dict[str, Any]:
-    """The report as it goes into ``info["grade"]``: no runtime, and no None-valued fields.
-
-    Equal to ``report.to_dict(runtime=False)`` without its None values. Leaving None fields out
-    keeps every value's type stable, which gymnasium's vector envs need (they size an info
-    array from the first sub-env's value); ``GradeReport.from_dict`` restores the omitted
-    fields from their defaults, so the report round-trips exactly. Built from the dataclasses'
-    ``__dict__`` rather than ``dataclasses.asdict``, which deep-copies every field and cost more
-    than the rest of a step together on reports with many tests.
-    """
-    d: dict[str, Any] = {}
-    for key, value in vars(report).items():
-        if (value is None and key != "score") or key == "runtime":
-            continue  # (score None: every test is broken; kept so callers always find it)
-        if key == "tests":
-            value = [dict(vars(t)) for t in value]
-        elif key == "layers":
-            value = list(value)
-        elif key == "extra":
-            value = copy.deepcopy(value) if value else {}
-        elif key == "score":
-            value = None if value is None else float(value)
-        d[key] = value
-    return d
+StepResult = tuple[tuple[dict[str, str], ...], float, bool, bool, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -107,28 +57,81 @@ class Episode:
     trajectory: Trajectory | None
     prefix: int  # real effective submissions shown before the learner's first step
     targets: tuple[Submission, ...]  # the real submissions after the prefix, in order
-    messages: list[tuple[str, str]]  # (role, content); fresh dicts are built per observation
+    messages: list[dict[str, str]]  # the dialog; observations are fresh copies of it
     steps: int = 0
     over: bool = False
-    records: list[dict[str, Any]] = field(default_factory=list)
 
 
 class StudentProgrammingEnv(gym.Env[tuple, str]):
     """The artificial-programming-student environment.
 
+    ## Description
+
+    A learner (a language model, a rule-based novice, a replay of real students) works on one
+    programming assignment until its program passes or the episode ends. In *replay* mode an
+    episode starts from a real student's trajectory: the dialog holds that student's first
+    ``prefix`` effective submissions (consecutive identical programs collapsed, cut at the
+    first correct one) with the grader's feedback on each, and step ``j`` is paired with the
+    student's real submission ``prefix + j``, which rewards and metrics compare against. In
+    *free* mode it starts from the bare assignment, with no real student.
+
+    ## Action Space
+
+    :class:`~student_gym.env.spaces.ReplySpace`: the learner's reply, any string up to
+    ``max_reply_length`` characters. The program is the reply's first fenced python block
+    (``<think>`` reasoning removed); a reply without one is graded as it stands and gets
+    ``info["format_ok"] = False``.
+
+    ## Observation Space
+
+    :class:`~student_gym.env.spaces.DialogSpace`: the dialog so far, a tuple of
+    ``{"role", "content"}`` dicts: system (persona and rules), user (the statement), then an
+    (assistant program, user feedback) pair per submission, ending with a user turn. It is
+    exactly what the serializer (:mod:`student_gym.dialogs`) writes for the same history, so
+    a model trained on serialized dialogs sees the same text here.
+
+    ## Rewards
+
+    ``reward="dapo"`` (default): -1 when the reply has no fenced block or breaks the
+    assignment's policy, -0.5 for a syntax error, 2 when the program's normalised AST equals
+    the real next submission's, 1 when its grade equals the real grade, else 0. Other terms
+    (``"grade"``, ``"grade_match"``, ``"ast_match"``, ``"format"``), sums such as
+    ``"dapo+format"``, weighted pairs, or any callable on a
+    :class:`~student_gym.env.rewards.StepOutcome`. DAPO's over-length penalty is not an env
+    term: it needs the learner's token count, which training computes.
+
+    ## Episode End
+
+    Terminated when the program passes every test (``info["grade"]["status"] == "passed"``).
+    Truncated by the ``TimeLimit`` wrapper after ``max_episode_steps`` steps (5 for the
+    registered ids, the paper's horizon).
+
+    ## Info
+
+    ``reset``: ``assignment``, ``prefix``, ``step`` (0), ``trajectory`` (replay) and
+    ``next_target`` (the real submission step 1 is paired with, when there is one). ``step``:
+    the same plus ``code`` (the program graded), ``grade`` (the grader's report as a dict),
+    ``format_ok`` and ``target`` (the real submission this step was paired with).
+
+    ## Arguments
+
     Args:
-        course: a Course, a path to a native course, or None for the bundled sample course.
+        course: a Course, a path to a native course, or None for the bundled course.
         split: the split ("train"/"test") or term whose trajectories replay episodes start from.
-        feedback_level: "none" | "grade" | "summary" | "detailed" (see student_gym.feedback).
-        reward: a reward spec for :func:`student_gym.rewards.make_reward` ("dapo", "grade",
-            [("dapo", 1.0), ("format", 1.0)], ...) or a callable on a StepOutcome.
-        reward_options: keyword arguments of ``make_reward`` (``max_tokens`` and
-            ``cache_tokens`` of the "overlong" term).
-        mode: "replay" (start from a real trajectory prefix) or "free" (from the assignment).
+        feedback_level: "none" | "grade" | "summary" | "detailed": what each feedback turn says.
+        para: the PARA baseline (``StudentProgramming-PARA-v0``): every feedback turn is one
+            neutral line and the system prompt says no feedback will come; it needs
+            ``feedback_level="none"`` (another level is refused, not dropped).
+        reward: a :func:`~student_gym.env.rewards.make_reward` spec or a callable on a
+            ``StepOutcome``.
+        mode: "replay" (start from a real trajectory prefix) or "free" (from the assignment;
+            ``StudentProgramming-Free-v0``).
         score_source: which grade of a real submission counts: "regraded" or "logged".
         system_prompt: replaces the serializer's default system prompt.
         render_mode: None or "ansi" (a readable transcript).
         max_reply_length: the longest reply the action space accepts.
+
+    ``feedback=`` is reserved for feedback providers (tutors) and is not an argument yet.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
@@ -138,29 +141,34 @@ class StudentProgrammingEnv(gym.Env[tuple, str]):
         course: Course | str | os.PathLike[str] | None = None,
         split: str = "test",
         feedback_level: str = "summary",
-        reward: str | Sequence[tuple[str, float]] | Callable[[Any], float] = "dapo",
-        reward_options: dict[str, Any] | None = None,
+        para: bool = False,
+        reward: str | Sequence[tuple[str, float]] | Callable[[StepOutcome], float] = "dapo",
         mode: str = "replay",
         score_source: str = "regraded",
         system_prompt: str | None = None,
         render_mode: str | None = None,
         max_reply_length: int = 65536,
     ):
-        from student_gym.rewards import make_reward
-
         if mode not in MODES:
             raise ValueError(f"StudentProgrammingEnv: mode must be one of {MODES}, got {mode!r}")
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"StudentProgrammingEnv: unsupported render_mode {render_mode!r}")
+        if para and feedback_level != "none":
+            raise ValueError(
+                f"StudentProgrammingEnv: para=True gives no feedback, so feedback_level must be "
+                f"'none' (got {feedback_level!r}); use StudentProgramming-v0 for feedback"
+            )
+        # DialogStyle validates the level and owns every rendering choice of the dialog.
+        self.style = DialogStyle(
+            feedback_level=feedback_level, para=bool(para), system_prompt=system_prompt
+        )
         self.course = gradable_course(resolve_course(course), "StudentProgramming-v0")
         self.split = split
         self.mode = mode
+        self.para = bool(para)
         self.score_source = score_source
         self.feedback_level = feedback_level
-        self.style = self.dialog_style(feedback_level, system_prompt)
-        self.reward_fn = (
-            reward if callable(reward) else make_reward(reward, **(reward_options or {}))
-        )
+        self.reward_fn = reward if callable(reward) else make_reward(reward)
         self.render_mode = render_mode
         self.observation_space = DialogSpace()
         self.action_space = ReplySpace(max_length=max_reply_length)
@@ -173,16 +181,8 @@ class StudentProgrammingEnv(gym.Env[tuple, str]):
         self._effective: dict[str, tuple[Submission, ...]] = {}
         self._episode: Episode | None = None
 
-    # -- hooks for variants ------------------------------------------------------------------
-
-    def dialog_style(self, feedback_level: str, system_prompt: str | None):
-        """Hook: the serializer style of this env's dialogs (the PARA variant overrides it)."""
-        from student_gym.dialogs import DialogStyle
-
-        return DialogStyle(feedback_level=feedback_level, system_prompt=system_prompt)
-
-    def sample_start(self) -> dict[str, Any]:
-        """Hook: the reset options of an episode nobody chose, drawn with ``self.np_random``.
+    def _sample_start(self) -> dict[str, Any]:
+        """The reset options of an episode nobody chose, drawn with ``self.np_random``.
 
         Replay draws a trajectory uniformly and a prefix in 1..N-1 (the starts of the evaluation
         protocol; 0 when the trajectory has one effective submission); free mode draws an
@@ -201,15 +201,11 @@ class StudentProgrammingEnv(gym.Env[tuple, str]):
     def effective_submissions(self, trajectory: Trajectory) -> tuple[Submission, ...]:
         """The trajectory's effective submissions (collapsed, cut at first correct), cached."""
         if trajectory.id not in self._effective:
-            from student_gym.dialogs import effective_submissions
-
             assignment = self._assignment(trajectory.assignment)
             self._effective[trajectory.id] = tuple(effective_submissions(trajectory, assignment))
         return self._effective[trajectory.id]
 
     def _start(self, options: dict[str, Any]) -> Episode:
-        from student_gym.dialogs import dialog_messages, prefix_messages
-
         if "trajectory" in options:
             trajectory = self.course.trajectory(str(options["trajectory"]))
             effective = self.effective_submissions(trajectory)
@@ -226,7 +222,7 @@ class StudentProgrammingEnv(gym.Env[tuple, str]):
                 trajectory=trajectory,
                 prefix=prefix,
                 targets=effective[prefix:],
-                messages=[(m["role"], m["content"]) for m in messages],
+                messages=messages,
             )
         if "assignment" in options:
             assignment = self._assignment(str(options["assignment"]))
@@ -236,7 +232,7 @@ class StudentProgrammingEnv(gym.Env[tuple, str]):
                 trajectory=None,
                 prefix=0,
                 targets=(),
-                messages=[(m["role"], m["content"]) for m in messages],
+                messages=messages,
             )
         raise ValueError(
             f"reset options need 'trajectory' (with optional 'prefix') or 'assignment'; "
@@ -257,13 +253,13 @@ class StudentProgrammingEnv(gym.Env[tuple, str]):
         super().reset(seed=seed)
         options = dict(options or {})
         if "trajectory" not in options and "assignment" not in options:
-            options.update(self.sample_start())
+            options.update(self._sample_start())
         self._episode = self._start(options)
         info = self._episode_info()
         self._add_target(info, "next_target", 0)
         return self._observation(), info
 
-    def step(self, action: str) -> tuple[tuple[dict[str, str], ...], float, bool, bool, dict]:
+    def step(self, action: str) -> StepResult:
         from student_gym.grader import grade
 
         pending = self.begin_step(action)
@@ -271,8 +267,6 @@ class StudentProgrammingEnv(gym.Env[tuple, str]):
 
     def begin_step(self, action: str) -> PendingStep:
         """Parse a reply into the program to grade (the first half of :meth:`step`)."""
-        from student_gym.replies import ReplyParser
-
         if self._episode is None:
             raise RuntimeError("StudentProgrammingEnv.step called before reset()")
         if self._episode.over:
@@ -284,13 +278,8 @@ class StudentProgrammingEnv(gym.Env[tuple, str]):
         parsed = ReplyParser().parse(action)
         return PendingStep(action, parsed.code, parsed.format_ok, self._episode.assignment)
 
-    def end_step(
-        self, pending: PendingStep, report: GradeReport
-    ) -> tuple[tuple[dict[str, str], ...], float, bool, bool, dict]:
+    def end_step(self, pending: PendingStep, report: GradeReport) -> StepResult:
         """Apply a graded step (the second half of :meth:`step`)."""
-        from student_gym.dialogs import feedback_text, format_program
-        from student_gym.rewards import StepOutcome
-
         ep = self._episode
         assert ep is not None
         ep.steps += 1
@@ -304,25 +293,16 @@ class StudentProgrammingEnv(gym.Env[tuple, str]):
             target_score=target.score(self.score_source) if target is not None else None,
         )
         reward = float(self.reward_fn(outcome))
-        ep.messages.append(("assistant", format_program(pending.code)))
-        ep.messages.append(("user", feedback_text(report, self.style)))
+        # The serializer makes the turns, so the observation is the serialized dialog.
+        ep.messages.extend(submission_turns(pending.code, report, self.style))
         terminated = report.fully_correct
         ep.over = terminated
         info = self._episode_info()
+        info["code"] = pending.code
         info["grade"] = report_info(report)
         info["format_ok"] = pending.format_ok
         self._add_target(info, "target", ep.steps - 1)
         self._add_target(info, "next_target", ep.steps)
-        ep.records.append(
-            {
-                "step": ep.steps,
-                "reply": pending.reply,
-                "code": pending.code,
-                "format_ok": pending.format_ok,
-                "report": report,
-                "reward": reward,
-            }
-        )
         return self._observation(), reward, terminated, False, info
 
     def render(self) -> str | None:
@@ -332,7 +312,8 @@ class StudentProgrammingEnv(gym.Env[tuple, str]):
         ep = self._episode
         who = ep.trajectory.id if ep.trajectory is not None else "free mode"
         lines = [f"# {ep.assignment.id} ({who}, prefix {ep.prefix}, step {ep.steps})"]
-        for i, (role, content) in enumerate(ep.messages):
+        for i, message in enumerate(ep.messages):
+            role, content = message["role"], message["content"]
             label = role.upper()
             if role == "assistant":
                 shown = i // 2  # messages: system, statement, then (assistant, user) pairs
@@ -351,7 +332,7 @@ class StudentProgrammingEnv(gym.Env[tuple, str]):
         # Fresh dicts on every call: users keep observations, and check_env verifies that no
         # dict is shared between two of them.
         assert self._episode is not None
-        return tuple({"role": r, "content": c} for r, c in self._episode.messages)
+        return tuple({"role": m["role"], "content": m["content"]} for m in self._episode.messages)
 
     def _episode_info(self) -> dict[str, Any]:
         ep = self._episode
@@ -378,34 +359,9 @@ class StudentProgrammingEnv(gym.Env[tuple, str]):
             info[key] = target
 
 
-class ParaStudentProgrammingEnv(StudentProgrammingEnv):
-    """The PARA / no-feedback variant: every feedback turn is one neutral line."""
-
-    def dialog_style(self, feedback_level: str, system_prompt: str | None):
-        from student_gym.dialogs import DialogStyle
-
-        style = DialogStyle.para_style()
-        if system_prompt is not None:
-            from dataclasses import replace
-
-            style = replace(style, system_prompt=system_prompt)
-        return style
-
-
-class FreeStudentProgrammingEnv(StudentProgrammingEnv):
-    """The free-mode variant: episodes start from a bare assignment, no real student.
-
-    It only changes the default ``mode``; the base :meth:`sample_start` then draws assignments.
-    """
-
-    def __init__(self, **kwargs: Any):
-        kwargs.setdefault("mode", "free")
-        super().__init__(**kwargs)
-
-
 def step_many(
     envs: Sequence[StudentProgrammingEnv], actions: Sequence[str], *, workers: int | None = None
-) -> list[tuple[tuple[dict[str, str], ...], float, bool, bool, dict]]:
+) -> list[StepResult]:
     """Step several envs at once, grading all their programs with one ``grade_many`` call.
 
     Same results as calling ``env.step(action)`` on each, in order.

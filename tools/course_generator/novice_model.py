@@ -23,10 +23,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from student_gym.course.generate.mutators import generic_bugs
-from student_gym.course.generate.problem_bank import Bug, Problem
-from student_gym.course.generate.style import draw_header, draw_renames, rename_identifiers
 from student_gym.grader.report import GradeReport
+from tools.course_generator.mutators import generic_bugs
+from tools.course_generator.problem_bank import Bug, Problem
+from tools.course_generator.style import draw_header, draw_renames, rename_identifiers
 
 MAX_SUBMISSIONS = 10
 

@@ -4,7 +4,7 @@ Problem-specific bugs (the bank) capture misreadings of one statement; these cap
 mistakes novices make everywhere: off-by-one loop bounds, wrong operators and comparisons,
 forgotten ``int()``, ``print`` instead of ``return``, a missing ``return``, a wrong variable
 and syntax slips (missing colon or parenthesis, ``=`` for ``==``, a misspelt keyword). Each
-candidate is a :class:`~student_gym.course.generate.problem_bank.Bug` replacing one whole line,
+candidate is a :class:`~tools.course_generator.problem_bank.Bug` replacing one whole line,
 so it can be applied to (and later removed from) a student's program like any other bug.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from student_gym.course.generate.problem_bank import Bug
+from tools.course_generator.problem_bank import Bug
 
 _CONTROL = re.compile(r"^(\s*)(for|if|elif|while|def|else)\b.*:\s*$")
 _RANGE_STOP = re.compile(r"range\(([^(),]+(?:\([^()]*\))?[^(),]*)\)")

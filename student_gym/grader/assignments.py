@@ -34,7 +34,7 @@ JSON format of an assignment set (one file)::
           {"kind": "script", "name": "autograder", "script": "...", "max_score": 100,
            "filename": "lab1.py", "seed": 0}]}]}
 
-``args`` and ``expected`` use :mod:`student_gym.tagged_json` (plain JSON lists, numbers and
+``args`` and ``expected`` use :mod:`student_gym.grader.tagged_json` (plain JSON lists, numbers and
 strings are accepted as they are; ``{"$t": [...]}`` is a tuple, and so on).
 """
 
@@ -49,7 +49,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from student_gym import tagged_json
+from student_gym.grader import tagged_json
 
 if TYPE_CHECKING:  # imported lazily below: the grader package imports this module
     from student_gym.grader.policy import Policy
@@ -227,7 +227,7 @@ def floats_close(got: Any, expected: Any, rel_tol: float, abs_tol: float) -> boo
     """Exact-type comparison with float tolerance, recursing through containers.
 
     ``bool`` is not an ``int`` here and a submission's own types never equal anything (they
-    arrive as :class:`~student_gym.tagged_json.Opaque`). An ``int`` result is accepted where a
+    arrive as :class:`~student_gym.grader.tagged_json.Opaque`). An ``int`` result is accepted where a
     float is expected (``2`` for ``2.0``), as graders usually do.
     """
     te, tg = type(expected), type(got)
@@ -500,4 +500,4 @@ def save_assignments(assignments: Iterable[Assignment], path: str | Path) -> Non
 
 def example_assignments() -> dict[str, Assignment]:
     """The small example set that ships with the package (one of each test kind)."""
-    return load_assignments(Path(__file__).parent / "data" / "examples.json")
+    return load_assignments(Path(__file__).resolve().parents[1] / "data" / "examples.json")

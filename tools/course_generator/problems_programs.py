@@ -6,7 +6,7 @@ line) and print their answer.
 
 from __future__ import annotations
 
-from student_gym.course.generate.problem_bank import Bug, Problem
+from tools.course_generator.problem_bank import Bug, Problem
 
 PROGRAM_PROBLEMS = (
     Problem(

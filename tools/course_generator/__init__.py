@@ -1,4 +1,4 @@
-"""The generator of the bundled CS1 course: ``python -m student_gym.course.generate --out DIR``.
+"""The generator of the bundled CS1 course: ``python -m tools.course_generator --out DIR``.
 
 Real course logs cannot be shipped, so the package ships a course it generates: the problems
 of :mod:`.problems_functions`, :mod:`.problems_collections`, :mod:`.problems_programs` and
@@ -17,21 +17,21 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from student_gym.assignments import Assignment
-from student_gym.course.generate.novice_model import (
+from student_gym.course.model import Course, Submission, Trajectory
+from student_gym.grader.assignments import Assignment
+from student_gym.grader.report import GradeReport
+from tools.course_generator.novice_model import (
     Attempt,
     Student,
     gives_up,
     next_program,
     start_attempt,
 )
-from student_gym.course.generate.problem_bank import Problem, build_assignment
-from student_gym.course.generate.problems_collections import COLLECTION_PROBLEMS
-from student_gym.course.generate.problems_functions import FUNCTION_PROBLEMS
-from student_gym.course.generate.problems_longer import LONGER_PROBLEMS
-from student_gym.course.generate.problems_programs import PROGRAM_PROBLEMS
-from student_gym.course.model import Course, Submission, Trajectory
-from student_gym.grader.report import GradeReport
+from tools.course_generator.problem_bank import Problem, build_assignment
+from tools.course_generator.problems_collections import COLLECTION_PROBLEMS
+from tools.course_generator.problems_functions import FUNCTION_PROBLEMS
+from tools.course_generator.problems_longer import LONGER_PROBLEMS
+from tools.course_generator.problems_programs import PROGRAM_PROBLEMS
 
 PROBLEMS: tuple[Problem, ...] = (
     FUNCTION_PROBLEMS + COLLECTION_PROBLEMS + PROGRAM_PROBLEMS + LONGER_PROBLEMS
@@ -171,7 +171,7 @@ def generate_course(
         trajectories=trajectories,
         splits={t.name: t.split for t in terms},
         metadata={
-            "generator": "student_gym.course.generate",
+            "generator": "tools.course_generator",
             "seed": seed,
             "synthetic": True,
             "description": "Generated CS1 course: simulated novices on introductory Python "

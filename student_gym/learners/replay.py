@@ -2,16 +2,16 @@
 
 The env knows which real submission the next step is paired with and says so in
 ``info["next_target"]`` (at reset and after every step), so the replay agent reads it from the
-infos (``needs_info = True``) rather than guessing the student from the dialog, which is
-ambiguous: two students often share their first programs.
+infos rather than guessing the student from the dialog, which is ambiguous: two students often
+share their first programs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from student_gym.dialogs import format_program
+from student_gym.learners.contract import Info, Observation
 
 
 class ReplayAgent:
@@ -22,20 +22,15 @@ class ReplayAgent:
             end of the trajectory); an empty reply is an honest "no program".
     """
 
-    needs_info = True
     name = "replay"
 
     def __init__(self, missing: str = "") -> None:
         self.missing = missing
 
-    def act(
-        self,
-        observations: Sequence[Sequence[Mapping[str, str]]],
-        infos: Sequence[Mapping[str, Any]] | None = None,
-    ) -> list[str]:
+    def act(self, observations: Sequence[Observation], infos: Sequence[Info]) -> list[str]:
         """One reply per observation: the real next submission named in its info."""
-        if infos is None or len(infos) != len(observations):
-            raise ValueError("ReplayAgent.act needs one env info per observation (infos=...)")
+        if len(infos) != len(observations):
+            raise ValueError("ReplayAgent.act needs one env info per observation")
         replies = []
         for info in infos:
             target = info.get("next_target")

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from gymnasium.spaces import Space
 
+from student_gym.dialogs.serializer import format_program
+
 ROLES = ("system", "user", "assistant")
 
 # Sampled programs are built from these templates: every sample is a valid reply (a fenced
@@ -26,10 +28,6 @@ _PROGRAM_TEMPLATES = (
     "x = int(input())\nprint(x * {n})\n",
 )
 _WORDS = ("the", "test", "failed", "passed", "expected", "got", "line", "error", "score", "ok")
-
-
-def _fenced(code: str) -> str:
-    return f"```python\n{code.rstrip()}\n```"
 
 
 class ReplySpace(Space[str]):
@@ -54,7 +52,7 @@ class ReplySpace(Space[str]):
         if mask is not None or probability is not None:
             raise ValueError("ReplySpace.sample takes no mask or probability")
         template = _PROGRAM_TEMPLATES[int(self.np_random.integers(len(_PROGRAM_TEMPLATES)))]
-        return _fenced(template.format(n=int(self.np_random.integers(0, 100))))[: self.max_length]
+        return format_program(template.format(n=int(self.np_random.integers(0, 100))))[: self.max_length]
 
     def contains(self, x: Any) -> bool:
         return isinstance(x, str) and len(x) <= self.max_length
@@ -114,7 +112,7 @@ class DialogSpace(Space[tuple]):
         pairs = int(self.np_random.integers(0, 3))
         for _ in range(min(pairs, (self.max_messages - 2) // 2)):
             n = int(self.np_random.integers(0, 100))
-            messages.append({"role": "assistant", "content": _fenced(f"print({n})")})
+            messages.append({"role": "assistant", "content": format_program(f"print({n})")})
             messages.append({"role": "user", "content": self._text(6)})
         return tuple(messages[: self.max_messages])
 

@@ -1,4 +1,4 @@
-"""``python -m student_gym.course.generate --out DIR [--seed N]``: write the generated course."""
+"""``python -m tools.course_generator --out DIR [--seed N]``: write the generated course."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import statistics
 import sys
 from collections import Counter
 
-from student_gym.course.generate import DEFAULT_SEED, generate_course
 from student_gym.course.native import save_course
+from tools.course_generator import DEFAULT_SEED, generate_course
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m student_gym.course.generate",
+        prog="python -m tools.course_generator",
         description="Generate the bundled CS1 course (simulated novices, graded by the grader).",
     )
     parser.add_argument(

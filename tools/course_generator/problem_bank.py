@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from student_gym.assignments import Assignment, CallTest, IOTest, Limits
+from student_gym.grader.assignments import Assignment, CallTest, IOTest, Limits
 
 HIDDEN_TESTS = 2  # the last tests of every problem are hidden from detailed feedback
 

@@ -33,7 +33,8 @@ from functools import lru_cache
 
 from student_gym.course.model import Course
 from student_gym.dialogs import format_program, statement_text
-from student_gym.replies import ReplyParser
+from student_gym.dialogs.replies import ReplyParser
+from student_gym.learners.contract import Info, Observation
 
 ERROR_TYPES = (
     "missing_colon",
@@ -195,7 +196,7 @@ class NoviceAgent:
     def plans(self, solution: str, assignment_id: str) -> list[Plan]:
         return [_plan(solution, f"{self.seed}/{assignment_id}/{v}") for v in range(self.variants)]
 
-    def act(self, observations: Sequence[Sequence[Mapping[str, str]]]) -> list[str]:
+    def act(self, observations: Sequence[Observation], infos: Sequence[Info]) -> list[str]:
         """One program per dialog (a fenced python block)."""
         return [format_program(self._next_program(obs)) for obs in observations]
 

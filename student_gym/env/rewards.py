@@ -13,9 +13,11 @@ The DAPO reward (the paper's values):
 * -0.5 when the program is a syntax error;
 * 2.0 when its normalized AST equals the real next submission's;
 * 1.0 when its grade equals the real grade (within 1e-9);
-* 0.0 otherwise (and when there is no real next submission to compare with, as in free mode);
+* 0.0 otherwise (and when there is no real next submission to compare with, as in free mode).
 
-plus, when asked for, DAPO's soft over-length penalty (:func:`overlong_penalty`).
+DAPO's soft over-length penalty is not an env term: it needs the learner's own token count,
+which only the trainer has (TRL's ``get_soft_overlong_punishment`` on the completion ids; see
+``docs/training.md``).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from student_gym.course.program_ast import normalized_ast
 from student_gym.grader.report import GradeReport
-from student_gym.program_ast import normalized_ast
 
 GRADE_TOLERANCE = 1e-9
 
@@ -37,12 +39,11 @@ class StepOutcome:
 
     Attributes:
         reply: the learner's raw reply.
-        code: the program parsed from it (:class:`student_gym.replies.ReplyParser`).
+        code: the program parsed from it (:class:`student_gym.dialogs.replies.ReplyParser`).
         format_ok: whether the reply kept the fenced-block format.
         report: the grader's report on ``code``.
         target_code: the real student's next submission, when replaying a trajectory.
         target_score: its regraded grade.
-        completion_tokens: the reply's length in tokens, for the over-length penalty.
     """
 
     reply: str
@@ -51,7 +52,6 @@ class StepOutcome:
     report: GradeReport
     target_code: str | None = None
     target_score: float | None = None
-    completion_tokens: int | None = None
 
 
 def grade_reward(outcome: StepOutcome) -> float:
@@ -105,31 +105,6 @@ def dapo_reward(outcome: StepOutcome) -> float:
     return 0.0
 
 
-def overlong_penalty(max_tokens: int, cache_tokens: int) -> RewardTerm:
-    """DAPO's soft over-length punishment (Yu et al., 2025, eq. 13).
-
-    With ``L_max = max_tokens`` and ``L_cache = cache_tokens``, a reply of ``n`` tokens gets
-    0 when ``n <= L_max - L_cache``, ``((L_max - L_cache) - n) / L_cache`` (from 0 down to -1)
-    in the cache zone, and -1 beyond ``L_max``. Outcomes without a token count get 0.
-    """
-    if max_tokens <= 0 or not 0 < cache_tokens <= max_tokens:
-        raise ValueError(
-            f"overlong_penalty: need 0 < cache_tokens <= max_tokens, got "
-            f"max_tokens={max_tokens}, cache_tokens={cache_tokens}"
-        )
-    soft_start = max_tokens - cache_tokens
-
-    def penalty(outcome: StepOutcome) -> float:
-        n = outcome.completion_tokens
-        if n is None or n <= soft_start:
-            return 0.0
-        if n <= max_tokens:
-            return (soft_start - n) / cache_tokens
-        return -1.0
-
-    return penalty
-
-
 TERMS: dict[str, RewardTerm] = {
     "dapo": dapo_reward,
     "grade": grade_reward,
@@ -139,23 +114,16 @@ TERMS: dict[str, RewardTerm] = {
 }
 
 
-def make_reward(
-    spec: str | Sequence[tuple[str, float]],
-    *,
-    max_tokens: int | None = None,
-    cache_tokens: int | None = None,
-) -> RewardTerm:
+def make_reward(spec: str | Sequence[tuple[str, float]]) -> RewardTerm:
     """A weighted sum of named terms.
 
     Args:
-        spec: a term name ("dapo", "grade", "grade_match", "ast_match", "format",
-            "overlong"), names joined by "+" ("dapo+overlong", weight 1 each), or
-            (name, weight) pairs such as ``[("dapo", 1.0), ("overlong", 0.5)]``.
-        max_tokens: L_max of the "overlong" term (required when it is used).
-        cache_tokens: L_cache of the "overlong" term (default: a quarter of ``max_tokens``).
+        spec: a term name ("dapo", "grade", "grade_match", "ast_match", "format"), names
+            joined by "+" ("dapo+format", weight 1 each), or (name, weight) pairs such as
+            ``[("dapo", 1.0), ("format", 0.5)]``.
 
     Raises:
-        ValueError: an unknown term name, or "overlong" without ``max_tokens``.
+        ValueError: an unknown term name (naming "overlong" says where that term lives).
     """
     if isinstance(spec, str):
         pairs = [(name.strip(), 1.0) for name in spec.split("+")]
@@ -166,17 +134,16 @@ def make_reward(
     terms: list[tuple[RewardTerm, float]] = []
     for name, weight in pairs:
         if name == "overlong":
-            if max_tokens is None:
-                raise ValueError("make_reward: the 'overlong' term needs max_tokens")
-            cache = cache_tokens if cache_tokens is not None else max(1, max_tokens // 4)
-            terms.append((overlong_penalty(max_tokens, cache), weight))
-        elif name in TERMS:
-            terms.append((TERMS[name], weight))
-        else:
-            known = ", ".join([*TERMS, "overlong"])
-            raise ValueError(f"make_reward: unknown reward term {name!r}; known: {known}")
+            raise ValueError(
+                "make_reward: 'overlong' is not an env reward term: it needs the learner's "
+                "token count, so training adds it (student-gym train dapo --reward dapo+overlong)"
+            )
+        if name not in TERMS:
+            raise ValueError(f"make_reward: unknown reward term {name!r}; known: {', '.join(TERMS)}")
+        terms.append((TERMS[name], weight))
 
     def reward(outcome: StepOutcome) -> float:
         return float(sum(weight * term(outcome) for term, weight in terms))
 
+    reward.__name__ = "+".join(name for name, _ in pairs)
     return reward
