@@ -10,11 +10,20 @@ from gymnasium.utils.env_checker import check_env
 from test_env_course import tiny_course
 
 import student_gym  # noqa: F401  (registers the envs)
-from student_gym.dialogs import DialogStyle, format_program, prefix_messages
+from student_gym import grade
+from student_gym.dialogs import (
+    DialogStyle,
+    dialog_messages,
+    effective_submissions,
+    format_program,
+    prefix_messages,
+    submission_turns,
+)
 from student_gym.env import StudentProgrammingEnv, step_many
 from student_gym.env.registration import ENV_IDS
 from student_gym.env.wrappers import RecordEpisodes, read_recorded
 from student_gym.grader.report import GradeReport
+from student_gym.learners.novice import NoviceAgent
 
 ADD_OK = format_program("def add(a, b):\n    return a + b\n")
 ADD_WRONG = format_program("def add(a, b):\n    return a * b\n")
@@ -51,6 +60,56 @@ def test_replay_reset_equals_serializer_prompt():
     assert info["next_target"]["score"] == 1.0
 
 
+@pytest.mark.parametrize(
+    ("env_id", "level", "style"),
+    [
+        ("StudentProgramming-v0", "summary", DialogStyle()),
+        ("StudentProgramming-v0", "detailed", DialogStyle(feedback_level="detailed")),
+        ("StudentProgramming-PARA-v0", "none", DialogStyle.para_style()),
+    ],
+)
+def test_observation_after_k_steps_is_the_serializers_dialog(env_id, level, style):
+    """The env and training share one serializer: after k learner steps (from the novice,
+    and hostile replies: no fence, a program holding a fence, reasoning, an unclosed block),
+    the observation equals the serializer's dialog of the same history."""
+    course = tiny_course()
+    trajectory = course.trajectory("F24/s1/add")
+    assignment = course.assignments["add"]
+    novice = NoviceAgent(course, seed=1)
+    env = make(env_id, feedback_level=level)
+    obs, info = env.reset(options={"trajectory": trajectory.id, "prefix": 1})
+    real = effective_submissions(trajectory, assignment)[:1]
+    history = [(s.code, s.report) for s in real]
+    replies = iter([
+        "no fence at all: return a + b",
+        "<think>\nmaybe\n</think>\n````python\ns = '```'\ndef add(a, b):\n    return a\n````",
+        "```python\ndef add(a, b):\n    return a - b",
+        None,  # then the novice's own replies
+        None,
+    ])
+    for _ in range(5):
+        reply = next(replies) or novice.act([obs], [info])[0]
+        obs, _, terminated, _, info = env.step(reply)
+        history.append((info["code"], grade(info["code"], assignment)))
+        assert list(obs) == dialog_messages(assignment, history, style)
+        assert obs[-2] == submission_turns(info["code"], history[-1][1], style)[0]
+        if terminated:
+            break
+    assert len(history) >= 4
+
+
+def test_para_refuses_a_feedback_level_it_cannot_honour():
+    with pytest.raises(ValueError, match="para=True gives no feedback"):
+        make("StudentProgramming-PARA-v0", feedback_level="detailed")
+    env = make("StudentProgramming-PARA-v0", system_prompt="Be a student.")
+    obs, _ = env.reset(seed=0)
+    assert obs[0]["content"] == "Be a student."  # every other argument is honoured
+    assert gym.spec("StudentProgramming-PARA-v0").kwargs == {"para": True, "feedback_level": "none"}
+    assert gym.spec("StudentProgramming-Free-v0").kwargs == {"mode": "free"}
+    assert {gym.spec(i).entry_point for i in ENV_IDS} == {
+        "student_gym.env.programming_env:StudentProgrammingEnv"}
+
+
 def test_step_grades_appends_and_pairs_with_advancing_target():
     env = make()
     obs, _ = env.reset(options={"trajectory": "F24/s1/add", "prefix": 1})
@@ -59,6 +118,7 @@ def test_step_grades_appends_and_pairs_with_advancing_target():
     assert len(obs1) == len(obs) + 2
     assert obs1[-2] == {"role": "assistant", "content": ADD_WRONG}
     assert "runtime" not in info["grade"]
+    assert info["code"] == "def add(a, b):\n    return a * b"
     assert GradeReport.from_dict(info["grade"]).score == pytest.approx(1 / 3)
     assert info["format_ok"] is True
     # step 1 pairs with real submission 2 (a - b: 1/3) -> same grade, so DAPO reward 1.0

@@ -97,7 +97,24 @@ def test_protocol_starts_cover_every_start_k():
         by_traj.setdefault(s.trajectory, []).append((s.prefix, s.student_steps))
     assert by_traj["F24/s1/add"] == [(1, 2), (2, 1)]  # N = 3: k = 2, 3
     assert by_traj["F24/s4/count_evens"] == [(1, 1)]  # a duplicate AST was collapsed
-    assert len(protocol_starts(tiny_course(), "test", steps=1, limit=2)) == 3
+
+def test_limit_draws_whole_students_with_the_seed():
+    course = tiny_course()
+    everyone = protocol_starts(course)
+    students = sorted({s.student for s in everyone})
+    draws = {seed: protocol_starts(course, limit=2, seed=seed) for seed in range(8)}
+    for seed, starts in draws.items():
+        picked = {s.student for s in starts}
+        assert len(picked) == 2
+        # every start of a drawn student is kept, in course order, and nothing else
+        assert starts == [s for s in everyone if s.student in picked]
+        assert protocol_starts(course, limit=2, seed=seed) == starts  # the seed decides
+        bigger = {s.student for s in protocol_starts(course, limit=3, seed=seed)}
+        assert picked <= bigger  # a larger sample keeps the smaller one's students
+    assert len({frozenset(s.student for s in v) for v in draws.values()}) > 1  # not the first N
+    assert protocol_starts(course, limit=len(students) + 5) == everyone
+    with pytest.raises(ValueError, match="at least 1"):
+        protocol_starts(course, limit=0)
 
 
 def test_replay_reaches_coverage_1_gp_1_and_the_codebleu_ceiling(tmp_path):
@@ -200,16 +217,23 @@ def test_cli_evaluate_and_compare(tmp_path, capsys):
     assert main(["evaluate", "--agent", "bogus", "--course", str(course_path)]) == 2
 
 
-def test_para_dialogs_and_a_larger_limit_reuse_finished_episodes(tmp_path):
+def test_para_dialogs_and_the_student_sample_is_part_of_the_resume_key(tmp_path):
     course = tiny_course()
-    small = evaluate(ReplayAgent(), course, para=True, limit=2, out_dir=tmp_path, bootstrap=0)
+    small = evaluate(ReplayAgent(), course, para=True, limit=2, seed=1, out_dir=tmp_path,
+                     bootstrap=0)
     assert small.provenance["settings"]["feedback_level"] == "none"
+    drawn = sorted({s.student for s in protocol_starts(course, limit=2, seed=1)})
+    assert small.provenance["students"] == drawn
+    assert small.provenance["settings"]["limit"] == 2 and small.provenance["settings"]["seed"] == 1
     agent = CountingAgent()
     agent.name = "replay"  # same label: the run directory is resumed, not refused
-    full = evaluate(agent, course, para=True, out_dir=tmp_path, bootstrap=0)
+    again = evaluate(agent, course, para=True, limit=2, seed=1, out_dir=tmp_path, bootstrap=0)
+    assert agent.calls == 0 and again.counts["episodes"] == small.counts["episodes"]
+    for changed in ({"limit": 3, "seed": 1}, {"limit": 2, "seed": 2}, {"limit": None, "seed": 1}):
+        with pytest.raises(ValueError, match="cannot resume"):
+            evaluate(agent, course, para=True, out_dir=tmp_path, bootstrap=0, **changed)
+    full = evaluate(agent, course, para=True, out_dir=tmp_path / "all", bootstrap=0)
     assert full.counts["episodes"] == len(protocol_starts(course)) > small.counts["episodes"]
-    redone = replay_steps(protocol_starts(course, limit=2))
-    assert agent.observations == replay_steps(protocol_starts(course)) - redone
     assert full.summary()["Cov"] == 1.0 and full.summary()["GP"] == 1.0
 
 

@@ -46,7 +46,7 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
     p.add_argument("--course", default="bundled", help="'bundled' or a native course path")
     p.add_argument("--split", default="test", help="split or term to evaluate (default: test)")
     p.add_argument("--steps", type=int, default=5, help="step limit per episode (default 5)")
-    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N trajectories")
+    p.add_argument("--limit", type=int, default=None, help="evaluate N students drawn with --seed (all trajectories of each; default: all)")
     p.add_argument(
         "--feedback-level",
         default="summary",
@@ -80,7 +80,7 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
     )
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for CIs")
     p.add_argument(
-        "--seed", type=int, default=0, help="seed (bootstrap, novice plans, few-shot picks)"
+        "--seed", type=int, default=0, help="seed (the --limit students, bootstrap, novice plans, few-shot picks)"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-plot", action="store_true", help="do not draw per_step.png")

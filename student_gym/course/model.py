@@ -21,7 +21,7 @@ from typing import Any
 
 from student_gym.course.program_ast import same_program
 from student_gym.grader.assignments import Assignment
-from student_gym.grader.report import GradeReport
+from student_gym.grader.report import GRADE_TOLERANCE, GradeReport
 
 SPLITS = ("train", "validation", "test")
 PYTHON = "python"
@@ -97,7 +97,7 @@ def collapse(
 
 def logged_pass(sub: Submission) -> bool:
     """A submission the log graded fully correct."""
-    return sub.logged_score is not None and sub.logged_score >= 1 - 1e-9
+    return sub.logged_score is not None and sub.logged_score >= 1 - GRADE_TOLERANCE
 
 
 @dataclass(frozen=True, slots=True)  # millions of them in a large import

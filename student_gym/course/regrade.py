@@ -21,7 +21,7 @@ from typing import Any
 
 from student_gym.course.model import PYTHON, Course, Trajectory, require_tests
 from student_gym.grader.assignments import Assignment
-from student_gym.grader.report import GradeReport
+from student_gym.grader.report import GRADE_TOLERANCE, GradeReport
 
 DEFAULT_TOLERANCE = 1e-5  # scores are fractions; the grader rounds them to 6 decimals
 MAX_EXAMPLES = 20
@@ -136,7 +136,7 @@ def _mismatch_kind(logged: float, report: GradeReport, mode: str) -> str | None:
     """None when the grades agree, else a short description of how they differ."""
     regraded_pass = report.status == "passed"
     if mode == "passfail":
-        logged_pass = logged >= 1 - 1e-9
+        logged_pass = logged >= 1 - GRADE_TOLERANCE
         if logged_pass == regraded_pass:
             return None
         if logged_pass:

@@ -30,6 +30,7 @@ from student_gym.course.assembly import RawSubmission
 from student_gym.course.import_report import ImportReport
 from student_gym.course.model import Problem, Trajectory, collapse, logged_pass
 from student_gym.grader.assignments import Assignment, CheckTest, ScriptTest
+from student_gym.grader.report import GRADE_TOLERANCE
 
 PRESETS = ("edm2026",)
 
@@ -132,7 +133,7 @@ class Selection:
         else:
             kept = [
                 t for t in trajectories
-                if (t.submissions[-1].logged_score or 0.0) >= self.min_last_grade - 1e-9
+                if (t.submissions[-1].logged_score or 0.0) >= self.min_last_grade - GRADE_TOLERANCE
             ]
             self._rule(report, f"last grade >= {self.min_last_grade * 100:g}",
                        len(trajectories) - len(kept), "trajectories")

@@ -119,6 +119,15 @@ def feedback_text(report: GradeReport, style: DialogStyle) -> str:
     return render_feedback(report, style.feedback_level)
 
 
+def program_turn(code: str, language: str = PYTHON) -> dict[str, str]:
+    """The assistant turn of one submission: the program in its fence.
+
+    A training row's completion is this turn alone; :func:`submission_turns` adds the
+    feedback after it.
+    """
+    return {"role": "assistant", "content": format_program(code, language)}
+
+
 def submission_turns(
     code: str, feedback: GradeReport | str, style: DialogStyle, language: str = PYTHON
 ) -> list[dict[str, str]]:
@@ -137,10 +146,7 @@ def submission_turns(
         language: the program's language (its fence tag).
     """
     text = feedback if isinstance(feedback, str) else feedback_text(feedback, style)
-    return [
-        {"role": "assistant", "content": format_program(code, language)},
-        {"role": "user", "content": text},
-    ]
+    return [program_turn(code, language), {"role": "user", "content": text}]
 
 
 def logged_feedback(sub: Submission, style: DialogStyle) -> str:

@@ -29,13 +29,12 @@ from student_gym.dialogs.serializer import (
     DialogStyle,
     course_assignment,
     effective_submissions,
-    format_program,
+    program_turn,
     submission_messages,
     truncate_messages,
 )
 from student_gym.grader.assignments import Assignment
-
-GRADE_TOLERANCE = 1e-9  # two grades are equal within this
+from student_gym.grader.report import GRADE_TOLERANCE
 
 
 @dataclass
@@ -131,7 +130,7 @@ def _scores(
 
 
 def _assistant(code: str, language: str) -> list[dict[str, str]]:
-    return [{"role": "assistant", "content": format_program(code, language)}]
+    return [program_turn(code, language)]
 
 
 def sft_rows(

@@ -26,9 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from student_gym.course.program_ast import normalized_ast
-from student_gym.grader.report import GradeReport
-
-GRADE_TOLERANCE = 1e-9
+from student_gym.grader.report import GRADE_TOLERANCE, GradeReport
 
 RewardTerm = Callable[["StepOutcome"], float]
 

@@ -21,10 +21,12 @@ two rules (:data:`VALIDITY_RULES`), so one run can be read either way:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from student_gym.course.model import Course
 
@@ -138,11 +140,28 @@ class EpisodeRecord:
         return cls(**d)
 
 
+def sample_students(students: Sequence[str], limit: int | None, seed: int = 0) -> list[str]:
+    """``limit`` of ``students`` drawn with ``seed`` (all of them, sorted, when None).
+
+    The draw is a seeded permutation of the sorted ids, cut at ``limit``: the same seed gives
+    the same students whatever the course order, and a larger limit keeps the smaller
+    sample's students (it only adds more).
+    """
+    ids = sorted(set(students))
+    if limit is None or limit >= len(ids):
+        return ids
+    if limit < 1:
+        raise ValueError(f"the student limit must be at least 1, got {limit}")
+    order = np.random.default_rng(seed).permutation(len(ids))
+    return sorted(ids[int(i)] for i in order[:limit])
+
+
 def protocol_starts(
     course: Course,
     split: str = "test",
     steps: int = 5,
     limit: int | None = None,
+    seed: int = 0,
 ) -> list[Start]:
     """Every (trajectory, start k in 2..N) of the split, in course order.
 
@@ -150,22 +169,25 @@ def protocol_starts(
         course: the course.
         split: "train"/"test" or a term name.
         steps: the step limit (5 in the paper).
-        limit: evaluate only the first ``limit`` trajectories that have a start (all when None).
+        limit: evaluate ``limit`` students, drawn with ``seed`` among the split's students
+            with at least one start, with all their trajectories (all students when None).
+        seed: the draw's seed.
     """
     from student_gym.dialogs import course_assignment, effective_submissions
 
     if steps < 1:
         raise ValueError(f"protocol_starts: steps must be at least 1, got {steps}")
-    starts: list[Start] = []
-    used = 0
+    candidates = []
     for trajectory in course.split(split):
-        if limit is not None and used >= limit:
-            break
         effective = effective_submissions(trajectory, course_assignment(course, trajectory))
+        if len(effective) >= 2:  # else no start k in 2..N
+            candidates.append((trajectory, effective))
+    chosen = set(sample_students([t.student for t, _ in candidates], limit, seed))
+    starts: list[Start] = []
+    for trajectory, effective in candidates:
+        if trajectory.student not in chosen:
+            continue
         n = len(effective)
-        if n < 2:
-            continue  # no start k in 2..N
-        used += 1
         for prefix in range(1, n):
             starts.append(
                 Start(

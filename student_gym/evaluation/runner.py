@@ -32,9 +32,11 @@ from student_gym.learners.contract import StopEvaluation, agent_name
 
 log = logging.getLogger(__name__)
 # Settings that change episodes: resuming into a run made with other values is refused.
+# A run directory is resumed only with these unchanged: the students (limit and seed draw
+# them), the protocol and everything the replies depend on.
 _RESUME_KEYS = (
-    "agent", "split", "steps", "feedback_level", "para", "score_source", "course_sha256",
-    "protocol",
+    "agent", "split", "steps", "limit", "seed", "feedback_level", "para", "score_source",
+    "course_sha256", "protocol",
 )  # fmt: skip
 
 
@@ -54,7 +56,7 @@ def _check_resume(out: Path, settings: dict[str, Any], resume: bool) -> list[Epi
             f"{run_file}: cannot resume, the run was made with other settings ({details}); "
             "use another --out directory or --no-resume"
         )
-    # Settings outside _RESUME_KEYS (limit, batch size, bootstrap) may change between runs.
+    # Settings outside _RESUME_KEYS (batch size, bootstrap, validity) may change between runs.
     run_file.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     records, skipped = read_episodes(episodes_file)
     if skipped:
@@ -91,11 +93,13 @@ def evaluate(
     """Evaluate an agent with the 5-step rollout protocol (docs/env.md).
 
     Args:
-        agent: anything with ``act(observations) -> replies`` (see :mod:`student_gym.learners.contract`).
+        agent: anything with ``act(observations, infos) -> replies``
+            (:mod:`student_gym.learners.contract`).
         course: a Course, a native course path, or None for the bundled course.
         split: the split evaluated ("test": the held-out term).
         steps: the step limit per episode.
-        limit: evaluate only the first ``limit`` trajectories (all when None).
+        limit: evaluate ``limit`` students drawn with ``seed``, all their trajectories in the
+            split (all students when None); the drawn ids go into the provenance.
         feedback_level: the feedback level of the dialogs.
         para: the PARA variant (neutral feedback; the PARA baseline is evaluated this way).
         score_source: the student's grade that counts: "regraded" (our grader, the default)
@@ -104,7 +108,8 @@ def evaluate(
         out_dir: where episodes.jsonl, run.json and results.json go (nothing saved when None).
         resume: keep the finished episodes of an earlier run in ``out_dir``.
         progress: show a rich progress bar.
-        seed: the bootstrap seed (the rollout itself is greedy and deterministic).
+        seed: draws the students of ``limit`` and seeds the bootstrap (the rollout itself is
+            greedy and deterministic).
         bootstrap: bootstrap resamples over students for confidence intervals.
         name: the agent's label (default: its ``name`` attribute or class name).
         extra_provenance: more entries for the provenance block (e.g. the CLI's agent spec).
@@ -123,7 +128,7 @@ def evaluate(
         raise ValueError(f"validity must be one of {VALIDITY_RULES}, got {validity!r}")
     course = gradable_course(resolve_course(course), "evaluate")
     label = name or agent_name(agent)
-    starts = protocol_starts(course, split, steps, limit)
+    starts = protocol_starts(course, split, steps, limit, seed)
     settings = {
         "agent": label,
         "split": split,
@@ -187,6 +192,7 @@ def evaluate(
     by_key = {r.key: r for r in [*done, *new]}
     records = [by_key[s.key] for s in starts if s.key in by_key]
     provenance = run_provenance(course, agent, settings)
+    provenance["students"] = sorted({s.student for s in starts})
     provenance.update(extra_provenance or {})
     results = results_from_episodes(
         label, records, steps, validity=validity, bootstrap=bootstrap, seed=seed,

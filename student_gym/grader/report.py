@@ -22,6 +22,8 @@ STATUSES = (
     "policy_violation",  # it breaks a rule of the assignment's policy (grader/policy.py)
 )
 TEST_STATUSES = ("passed", "failed", "test_error")  # a TestResult's own status
+# Two grades are the same grade within this (scores are fractions of tests passed).
+GRADE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
