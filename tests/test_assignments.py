@@ -8,6 +8,7 @@ import math
 import pytest
 
 from student_gym.grader import tagged_json
+from student_gym.grader.assignment_files import load_assignments, save_assignments
 from student_gym.grader.assignments import (
     Assignment,
     AssignmentError,
@@ -15,11 +16,8 @@ from student_gym.grader.assignments import (
     CheckTest,
     IOTest,
     ScriptTest,
-    floats_close,
-    load_assignments,
-    normalize_output,
-    save_assignments,
 )
+from student_gym.grader.comparison import floats_close, normalize_output
 
 
 def _assignment() -> Assignment:

@@ -31,7 +31,8 @@ from student_gym.course.assembly import student_splits
 from student_gym.course.languages import language_disagreement, language_from_tools
 from student_gym.course.model import Course, NoTestsError, Trajectory
 from student_gym.course.regrade import regrade
-from student_gym.grader.assignments import AssignmentError, CheckTest, load_assignments
+from student_gym.grader.assignment_files import load_assignments
+from student_gym.grader.assignments import AssignmentError, CheckTest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ITAP = FIXTURES / "progsnap2_published"

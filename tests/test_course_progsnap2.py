@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from student_gym.course import CourseFormatError, import_progsnap2
-from student_gym.grader.assignments import load_assignments
+from student_gym.grader.assignment_files import load_assignments
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TABLE = FIXTURES / "progsnap2_table"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from student_gym import grade
-from student_gym.grader.assignments import Assignment, CallTest, IOTest, example_assignments
+from student_gym.grader.assignment_files import example_assignments
+from student_gym.grader.assignments import Assignment, CallTest, IOTest
 from student_gym.grader.feedback import FEEDBACK_LEVELS, NEUTRAL_FEEDBACK, render_feedback
 from student_gym.grader.report import GradeReport
 

@@ -22,7 +22,8 @@ import pytest
 import student_gym
 from student_gym import Assignment, grade, grade_many
 from student_gym.grader import isolation_report, verdict
-from student_gym.grader.assignments import CallTest, Limits, example_assignments
+from student_gym.grader.assignment_files import example_assignments
+from student_gym.grader.assignments import CallTest, Limits
 from student_gym.grader.client import get_client
 
 ROOT = os.geteuid() == 0

@@ -6,6 +6,7 @@ import pytest
 
 from student_gym import grade, grade_many
 from student_gym.grader import STATUSES
+from student_gym.grader.assignment_files import example_assignments
 from student_gym.grader.assignments import (
     Assignment,
     CallTest,
@@ -13,7 +14,6 @@ from student_gym.grader.assignments import (
     IOTest,
     Limits,
     ScriptTest,
-    example_assignments,
 )
 
 FAST = Limits(cpu_seconds=0.5, wall_factor=2.0, memory_mb=256, output_bytes=2000)

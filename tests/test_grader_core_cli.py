@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 from student_gym_agents.cli import main
 
+from student_gym.grader.assignment_files import example_assignments, save_assignments
 from student_gym.grader.assignments import (
     Assignment,
     CheckTest,
     Limits,
-    example_assignments,
-    save_assignments,
 )
 from student_gym.grader.report import GradeReport
 

@@ -17,7 +17,8 @@ import pytest
 
 from student_gym import Assignment, grade, grade_many
 from student_gym.grader import STATUSES
-from student_gym.grader.assignments import CallTest, CheckTest, IOTest, Limits, example_assignments
+from student_gym.grader.assignment_files import example_assignments
+from student_gym.grader.assignments import CallTest, CheckTest, IOTest, Limits
 from student_gym.grader.client import get_client
 
 LIMITS = Limits(cpu_seconds=0.5, wall_factor=2.0, memory_mb=256, output_bytes=16 * 1024)

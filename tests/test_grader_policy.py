@@ -14,6 +14,7 @@ from student_gym import grade, grade_many
 from student_gym.course import bundled_course, import_falconcode
 from student_gym.env.rewards import StepOutcome, dapo_reward, format_reward
 from student_gym.evaluation.episodes import StepRecord
+from student_gym.grader.assignment_files import load_assignments, save_assignments
 from student_gym.grader.assignments import (
     Assignment,
     AssignmentError,
@@ -22,8 +23,6 @@ from student_gym.grader.assignments import (
     IOTest,
     Limits,
     ScriptTest,
-    load_assignments,
-    save_assignments,
 )
 from student_gym.grader.feedback import FEEDBACK_LEVELS, NEUTRAL_FEEDBACK, render_feedback
 from student_gym.grader.policy import Policy, PolicyError, child_violation

@@ -17,6 +17,7 @@ import textwrap
 import pytest
 
 from student_gym import Assignment, grade, grade_many
+from student_gym.grader.assignment_files import load_assignments
 from student_gym.grader.assignments import (
     AssignmentError,
     CallTest,
@@ -24,7 +25,6 @@ from student_gym.grader.assignments import (
     IOTest,
     Limits,
     ScriptTest,
-    load_assignments,
 )
 from student_gym.grader.client import Outcome
 from student_gym.grader.verdict import build_report

@@ -74,10 +74,9 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from student_gym.grader import grade
+    from student_gym.grader.assignment_files import example_assignments, load_assignments
     from student_gym.grader.assignments import (
         AssignmentError,
-        example_assignments,
-        load_assignments,
     )
     from student_gym.grader.feedback import render_feedback
 

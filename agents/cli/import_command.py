@@ -201,7 +201,8 @@ def run(args: argparse.Namespace) -> int:
     )
     from student_gym.course.csv_tables import check_encoding
     from student_gym.course.table import parse_columns
-    from student_gym.grader.assignments import AssignmentError, load_assignments
+    from student_gym.grader.assignment_files import load_assignments
+    from student_gym.grader.assignments import AssignmentError
 
     console = Console()
     if args.out is None:

@@ -40,7 +40,8 @@ from student_gym.course.native import CourseFormatError
 from student_gym.course.progsnap2 import parse_grade
 from student_gym.course.pseudonyms import Pseudonymizer
 from student_gym.course.selection import Selection
-from student_gym.grader.assignments import Assignment, AssignmentError, CheckTest, load_assignments
+from student_gym.grader.assignment_files import load_assignments
+from student_gym.grader.assignments import Assignment, AssignmentError, CheckTest
 
 REQUIRED_FIELDS = ("student", "problem", "code")
 OPTIONAL_FIELDS = (

@@ -6,7 +6,8 @@ they did it. Tests come in four kinds:
 * :class:`CallTest` - call ``entry_point(*args)`` and compare with ``expected`` (exact types;
   floats within tolerance). The expected value never enters the sandboxed child.
 * :class:`IOTest` - run the program as ``__main__`` with ``stdin`` and compare what it printed
-  with ``expected_stdout`` after normalisation (see :func:`normalize_output`).
+  with ``expected_stdout`` after normalisation
+  (:func:`student_gym.grader.comparison.normalize_output`).
 * :class:`CheckTest` - HumanEval-style test code defining ``check(candidate)`` made of asserts
   (or bare ``assert`` lines); run by a judge outside the sandbox, which asks the child only for
   the calls the asserts make.
@@ -17,7 +18,8 @@ Everything is validated when loaded (types, ranges, test code that compiles and 
 must, script file names that are plain names); an :class:`AssignmentError` names the
 assignment, the test and the field.
 
-JSON format of an assignment set (one file)::
+JSON format of an assignment set (one file; read and written by
+:mod:`student_gym.grader.assignment_files`)::
 
     {"format": "student-gym/assignments", "version": 1,
      "assignments": [
@@ -41,12 +43,10 @@ strings are accepted as they are; ``{"$t": [...]}`` is a tuple, and so on).
 from __future__ import annotations
 
 import ast
-import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from student_gym.grader import tagged_json
@@ -208,46 +208,6 @@ def _top_level_functions(tree: ast.Module) -> set[str]:
 
 Test = CallTest | IOTest | CheckTest | ScriptTest
 _TEST_TYPES: dict[str, type] = {"call": CallTest, "io": IOTest, "check": CheckTest, "script": ScriptTest}
-
-
-def normalize_output(text: str) -> str:
-    """Normalise program output for IO comparison.
-
-    Line endings become ``\\n``, trailing whitespace is stripped from every line, and trailing
-    blank lines are dropped. Leading whitespace and inner blank lines still count.
-    """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    lines = [line.rstrip() for line in lines]
-    while lines and not lines[-1]:
-        lines.pop()
-    return "\n".join(lines)
-
-
-def floats_close(got: Any, expected: Any, rel_tol: float, abs_tol: float) -> bool:
-    """Exact-type comparison with float tolerance, recursing through containers.
-
-    ``bool`` is not an ``int`` here and a submission's own types never equal anything (they
-    arrive as :class:`~student_gym.grader.tagged_json.Opaque`). An ``int`` result is accepted where a
-    float is expected (``2`` for ``2.0``), as graders usually do.
-    """
-    te, tg = type(expected), type(got)
-    if te is float:
-        if tg not in (float, int):
-            return False
-        if math.isnan(expected):
-            return tg is float and math.isnan(got)
-        return math.isclose(got, expected, rel_tol=rel_tol, abs_tol=abs_tol)
-    if te is not tg:
-        return False
-    if te in (list, tuple):
-        return len(got) == len(expected) and all(
-            floats_close(g, e, rel_tol, abs_tol) for g, e in zip(got, expected, strict=True)
-        )
-    if te is dict:
-        return got.keys() == expected.keys() and all(
-            floats_close(got[k], expected[k], rel_tol, abs_tol) for k in expected
-        )
-    return bool(got == expected)
 
 
 @dataclass(frozen=True)
@@ -460,44 +420,3 @@ def provided_code(prompt: str, entry_point: str) -> str | None:
         keep.append("".join(lines[start - 1 : node.end_lineno]))
     code = "\n".join(keep).strip()
     return code + "\n" if code else None
-
-
-def load_assignments(path: str | Path) -> dict[str, Assignment]:
-    """Load an assignment-set JSON file, validating every field.
-
-    Raises:
-        AssignmentError: naming the file, the assignment id and the field at fault.
-    """
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise AssignmentError(f"{path}: cannot read assignment file: {exc}") from None
-    if isinstance(data, Mapping) and "assignments" in data:
-        if data.get("format", FORMAT) != FORMAT:
-            raise AssignmentError(f"{path}: field 'format' must be {FORMAT!r}")
-        items = data["assignments"]
-    elif isinstance(data, Mapping):  # a single assignment object
-        items = [data]
-    else:
-        items = data
-    if not isinstance(items, list):
-        raise AssignmentError(f"{path}: field 'assignments' must be a list")
-    out: dict[str, Assignment] = {}
-    for i, item in enumerate(items):
-        a = Assignment.from_dict(item, where=f"{path}: assignments[{i}]")
-        if a.id in out:
-            raise AssignmentError(f"{path}: assignments[{i}]: duplicate id {a.id!r}")
-        out[a.id] = a
-    return out
-
-
-def save_assignments(assignments: Iterable[Assignment], path: str | Path) -> None:
-    """Write an assignment-set JSON file that :func:`load_assignments` reads back unchanged."""
-    data = {"format": FORMAT, "version": 1, "assignments": [a.to_dict() for a in assignments]}
-    Path(path).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def example_assignments() -> dict[str, Assignment]:
-    """The small example set that ships with the package (one of each test kind)."""
-    return load_assignments(Path(__file__).resolve().parents[1] / "data" / "examples.json")

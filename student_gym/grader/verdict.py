@@ -4,7 +4,7 @@
 stdins of call and IO tests (never an expected value), the judge gets check and script test
 code with the assignment's ``provided_code`` (never the program). :func:`build_report` reads
 both result channels with the bounds of :mod:`.wire`, checks every field's type, compares
-returned values with exact types (:func:`~student_gym.grader.assignments.floats_close`) and decides
+returned values with exact types (:func:`~student_gym.grader.comparison.floats_close`) and decides
 the status. A malformed message is a verdict on that submission alone: it never raises.
 
 Status precedence, highest first (the first that applies wins)::
@@ -36,10 +36,9 @@ from student_gym.grader.assignments import (
     CheckTest,
     IOTest,
     ScriptTest,
-    floats_close,
-    normalize_output,
 )
 from student_gym.grader.client import Outcome
+from student_gym.grader.comparison import floats_close, normalize_output
 from student_gym.grader.report import GradeReport, TestResult
 
 PRECEDENCE = ("too_large", "syntax_error", "policy_violation", "forbidden", "memory_error",
