@@ -1,9 +1,9 @@
-"""Red-team attacks on the sandboxed grader (issues 10 and 11), as plain Python submissions.
+"""Red-team attacks on the sandboxed grader, as plain Python submissions.
 
 Each test asserts the SAFE behaviour. Tests marked "works today" in their docstring fail on
 the tree they were written against (the attack succeeds); the others are attacks that are
-contained, kept as regression tests. /work/wt/notes/redteam.md has one section per finding:
-severity, reproducer, root cause and a suggested fix.
+contained, kept as regression tests. Each test's docstring names the attack and the behaviour
+that contains it.
 
 Some attacks need the judge or the child to burn real CPU; their assignments get a generous
 wall-clock factor so the result does not depend on how loaded the machine is (the attacks
