@@ -181,10 +181,7 @@ def test_docs_and_code_stand_alone():
     assert cited and not [c for c in cited if not (ROOT / c).is_file()], cited
 
 
-# -- the import rules of docs/architecture.md ---------------------------------------------------
-
-MODEL_LIBRARIES = {"torch", "transformers", "trl", "peft", "accelerate", "bitsandbytes"}
-LAYER = {"grader": 0, "course": 1, "dialogs": 2, "env": 3, "learners": 3, "evaluation": 4}
+# -- the CLI is the composition root (the step import rules: tests/test_layering.py) ---------
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
@@ -196,35 +193,6 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.append((node.lineno, node.module))
     return found
-
-
-def test_student_gym_imports_no_model_library_and_no_learner_package():
-    bad = [
-        f"{path.relative_to(ROOT)}:{line}: import {module}"
-        for path in _sources("student_gym")
-        for line, module in imported_modules(path)
-        if module.split(".")[0] in MODEL_LIBRARIES | {"student_gym_agents", "agents"}
-    ]
-    assert not bad, "student_gym must import neither torch nor student_gym_agents:\n" + "\n".join(bad)
-
-
-def test_each_step_imports_only_the_steps_below_it():
-    bad = []
-    for path in _sources("student_gym"):
-        parts = path.relative_to(ROOT / "student_gym").parts
-        if len(parts) < 2:
-            continue  # student_gym/__init__.py re-exports from every step
-        own = parts[0]
-        for line, module in imported_modules(path):
-            names = module.split(".")
-            if names[0] != "student_gym" or len(names) < 2 or names[1] == own:
-                continue
-            other = names[1]
-            if other in LAYER and LAYER[other] >= LAYER[own]:
-                bad.append(f"{path.relative_to(ROOT)}:{line}: {own} imports {module}")
-    assert set(LAYER) == {p.split("/")[1] for p in packages() if p.count("/") == 1
-                          and p.startswith("student_gym/")}, "a new step: give it a layer"
-    assert not bad, "import against the flow (docs/architecture.md):\n" + "\n".join(bad)
 
 
 def test_only_the_cli_package_imports_the_cli():
