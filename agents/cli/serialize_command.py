@@ -129,6 +129,9 @@ def _fill_reports(course: Any, name: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    # datasets is the `train` extra: imported first, so a core install stops before grading.
+    from datasets import DatasetDict
+    from datasets.utils.logging import disable_progress_bar
     from student_gym_agents.cli.progress import progress_bar
 
     from student_gym.course.export import write_submissions_csv
@@ -157,10 +160,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"serialize: {exc.args[0]}", file=sys.stderr)
         return 2
     course = _fill_reports(course, args.course)
-
-    from datasets import DatasetDict
-    from datasets.utils.logging import disable_progress_bar
-
     disable_progress_bar()  # ours below counts what matters
     args.out.mkdir(parents=True, exist_ok=True)
     builders = {
