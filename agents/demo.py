@@ -159,9 +159,11 @@ def run_demo(out_dir: str | Path, settings: DemoSettings = FULL, log=print) -> d
         settings: the budget (``FULL`` or ``QUICK``).
         log: where progress lines go.
     """
-    from student_gym_agents.lm import LMAgent, start_grader_server
+    from student_gym_agents.lm import LMAgent
 
-    start_grader_server()  # before any model is loaded
+    from student_gym.grader import start_server
+
+    start_server()  # before any model is loaded
     import torch
     from student_gym_agents.tiny import TinyModelSpec, build_tiny_model
 
