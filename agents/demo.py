@@ -159,18 +159,19 @@ def run_demo(out_dir: str | Path, settings: DemoSettings = FULL, log=print) -> d
         settings: the budget (``FULL`` or ``QUICK``).
         log: where progress lines go.
     """
-    from student_gym_agents.lm import LMAgent, start_grader_server
+    from student_gym.grader import start_server
+    from student_gym_agents.lm import LMAgent
 
-    start_grader_server()  # before any model is loaded
+    start_server()  # before any model is loaded
     import torch
-    from student_gym_agents.tiny import TinyModelSpec, build_tiny_model
 
     from student_gym.course import bundled_course
     from student_gym.evaluation import evaluate
-    from student_gym.evaluation.plots import plot_per_step
+    from student_gym.evaluation.plots import plot_per_step, plots_unavailable
     from student_gym.evaluation.tables import print_tables
     from student_gym.learners.novice import NoviceAgent
     from student_gym.learners.replay import ReplayAgent
+    from student_gym_agents.tiny import TinyModelSpec, build_tiny_model
 
     begin = time.perf_counter()
     out = Path(out_dir)
@@ -224,7 +225,8 @@ def run_demo(out_dir: str | Path, settings: DemoSettings = FULL, log=print) -> d
     }
     log("well-formed coverage (fenced program that compiles, pooled): "
         + ", ".join(f"{k} {v:.3f}" for k, v in well_formed.items() if v is not None))
-    plot = plot_per_step(results, out / "demo_plot.png")
+    no_plot = plots_unavailable()
+    plot = f"not drawn ({no_plot})" if no_plot else plot_per_step(results, out / "demo_plot.png")
     summary = {
         "settings": asdict(settings),
         "training": runs,

@@ -20,20 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from student_gym.dialogs.replies import strip_reasoning
+from student_gym.grader import start_server
 from student_gym.learners.contract import Info, Observation
-
-
-def start_grader_server() -> None:
-    """Start the grader's fork server if the grader provides one.
-
-    It must run before a model is loaded: forking costs ~35 ms per GiB of parent memory, so the
-    server is forked while the process is still small.
-    """
-    try:
-        from student_gym.grader import start_server
-    except ImportError:
-        return
-    start_server()
 
 
 def quantization_config(load_in_4bit: bool):
@@ -115,10 +103,13 @@ class LMAgent:
                 "max_new_tokens, max_prompt_tokens and batch_size must be positive, got "
                 f"{max_new_tokens}, {max_prompt_tokens}, {batch_size}"
             )
-        start_grader_server()
+        # The grader's fork server starts before the model loads: forking costs ~35 ms per GiB
+        # of parent memory, so it is forked while the process is still small.
+        start_server()
         import torch
-        from student_gym_agents.tiny import resolve_model_name
         from transformers import AutoModelForCausalLM
+
+        from student_gym_agents.tiny import resolve_model_name
 
         self.model_name_or_path = resolve_model_name(model_name_or_path)
         self.adapter = str(adapter) if adapter is not None else None
@@ -232,6 +223,7 @@ def load_adapter(model, adapter: str | os.PathLike[str], *, merge: bool):
     the last is merged; the last is merged too when ``merge`` (faster generation).
     """
     from peft import PeftModel
+
     from student_gym_agents.training.model_loading import adapter_stack, is_adapter_dir
 
     stack = adapter_stack(adapter)

@@ -143,14 +143,11 @@ def build_corpus(course_limit: int | None) -> list[tuple[str, Any]]:
             pairs.append((row["prompt"] + row["canonical_solution"], assignment))
             pairs.append((row["prompt"] + "    return None\n", assignment))  # a wrong variant
     if course_limit != 0:
-        try:
-            from student_gym.course import bundled_course
-        except ImportError:
-            print("(bundled course not importable: HumanEval only)")
-        else:
-            course = bundled_course()
-            subs = list(course.submissions())[: course_limit or None]
-            pairs += [(s.code, course.assignments[s.assignment]) for s in subs]
+        from student_gym.course import bundled_course
+
+        course = bundled_course()
+        subs = list(course.submissions())[: course_limit or None]
+        pairs += [(s.code, course.assignments[s.assignment]) for s in subs]
     return pairs
 
 

@@ -10,8 +10,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import gymnasium as gym
 import pytest
-from student_gym_agents.api import FORMAT_INSTRUCTIONS, ApiAgent, CostCapExceeded, CourseDataRefused
-from student_gym_agents.fewshot import FewShotAgent
 from test_env_course import tiny_course
 
 from student_gym import grade
@@ -21,6 +19,15 @@ from student_gym.evaluation import evaluate
 from student_gym.learners.contract import agent_name, request_replies
 from student_gym.learners.novice import NoviceAgent, Plan
 from student_gym.learners.replay import ReplayAgent
+from student_gym_agents.api import FORMAT_INSTRUCTIONS, ApiAgent, CostCapExceeded, CourseDataRefused
+from student_gym_agents.fewshot import FewShotAgent
+
+
+@pytest.fixture
+def openai_client():
+    """The ``api`` extra: the API learner's tests skip without it."""
+    return pytest.importorskip("openai")
+
 
 REPLY = "```python\ndef add(a, b):\n    return a + b\n```"
 
@@ -140,7 +147,7 @@ def test_api_agent_refuses_course_data_without_the_flag():
         assert server.requests == []
 
 
-def test_api_agent_talks_to_a_local_chat_server_and_caps_cost():
+def test_api_agent_talks_to_a_local_chat_server_and_caps_cost(openai_client):
     with ChatServer() as server:
         agent = ApiAgent(
             "tiny-model", base_url=server.url, api_key="x", allow_course_data=True,
@@ -163,7 +170,7 @@ def test_api_agent_talks_to_a_local_chat_server_and_caps_cost():
         assert len(server.requests) == 2
 
 
-def test_api_agent_cost_cap_stops_evaluation_cleanly(tmp_path):
+def test_api_agent_cost_cap_stops_evaluation_cleanly(openai_client, tmp_path):
     with ChatServer() as server:
         agent = ApiAgent(
             "tiny-model", base_url=server.url, api_key="x", allow_course_data=True,
@@ -196,11 +203,10 @@ def test_fewshot_puts_training_trajectories_of_the_same_assignment_in_the_prompt
     assert seen[0][1:] == observation()[1:]  # the dialog itself is unchanged
 
 
-def test_cli_api_agent_needs_the_flag_and_respects_the_cap(tmp_path, capsys):
-    from student_gym_agents.cli import main
-
+def test_cli_api_agent_needs_the_flag_and_respects_the_cap(openai_client, tmp_path, capsys):
     from student_gym.course import save_course
     from student_gym.evaluation import Results
+    from student_gym_agents.cli import main
 
     course_path = str(save_course(tiny_course(), tmp_path / "course"))
     with ChatServer() as server:
@@ -221,7 +227,7 @@ def test_cli_api_agent_needs_the_flag_and_respects_the_cap(tmp_path, capsys):
         assert results.stopped and len(server.requests) == 2
 
 
-def test_api_format_instructions_can_be_switched_off_and_need_no_system_turn():
+def test_api_format_instructions_can_be_switched_off_and_need_no_system_turn(openai_client):
     with ChatServer() as server:
         plain = ApiAgent("m", base_url=server.url, api_key="x", allow_course_data=True,
                          format_instructions=False)

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from student_gym_agents.cli import main
 
 from student_gym.course import (
     CourseFormatError,
@@ -33,6 +32,7 @@ from student_gym.course.model import Course, NoTestsError, Trajectory
 from student_gym.course.regrade import regrade
 from student_gym.grader.assignment_files import load_assignments
 from student_gym.grader.assignments import AssignmentError, CheckTest
+from student_gym_agents.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ITAP = FIXTURES / "progsnap2_published"

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from student_gym_agents.cli import main
 
 from student_gym.course import drop_mismatched, import_falconcode, load_course, regrade
+from student_gym_agents.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TABLES = FIXTURES / "falconcode_tables"

@@ -19,10 +19,8 @@ from student_gym.dialogs.replies import ReplyParser
 
 @pytest.fixture(scope="module")
 def course():  # noqa: ANN201 - a Course
-    try:
-        from student_gym.course import bundled_course
-    except ImportError:
-        from student_gym.course.bundled import bundled_course
+    from student_gym.course import bundled_course
+
     return bundled_course()
 
 

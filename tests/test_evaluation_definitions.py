@@ -101,7 +101,9 @@ def test_grade_proximity_and_codebleu_are_means_of_per_step_means(paper):
 def test_step1_view_has_no_survivor_bias(paper):
     assert paper["step1"]["grade_proximity"]["value"] == pytest.approx(0.5)
     assert paper["step1"]["codebleu"]["value"] == pytest.approx(1.3 / 3)
-    assert paper["step1"]["coverage"] == {"value": 1.0, "ci": [None, None], "n": 3}
+    assert paper["step1"]["coverage"] == {
+        "value": 1.0, "ci": [None, None], "n": 3, "unavailable": None,
+    }
 
 
 def test_strict_rule_drops_unfenced_text_that_does_not_parse():

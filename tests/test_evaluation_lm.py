@@ -7,6 +7,9 @@ from test_env_course import tiny_course
 
 from student_gym.evaluation import evaluate
 
+pytest.importorskip("torch")  # the `train` extra: the tiny LM is a transformers model
+pytest.importorskip("transformers")
+
 
 @pytest.mark.slow
 def test_tiny_lm_agent_is_evaluated_with_model_hash(tmp_path):

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from student_gym_agents.cli import main
 
 from student_gym.grader.assignment_files import example_assignments, save_assignments
 from student_gym.grader.assignments import (
@@ -15,6 +14,7 @@ from student_gym.grader.assignments import (
     Limits,
 )
 from student_gym.grader.report import GradeReport
+from student_gym_agents.cli import main
 
 
 @pytest.fixture()

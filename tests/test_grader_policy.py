@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from student_gym_agents.cli import main
 
 from student_gym import grade, grade_many
 from student_gym.course import bundled_course, import_falconcode
@@ -26,10 +25,9 @@ from student_gym.grader.assignments import (
 )
 from student_gym.grader.feedback import FEEDBACK_LEVELS, NEUTRAL_FEEDBACK, render_feedback
 from student_gym.grader.policy import Policy, PolicyError, child_violation
+from student_gym.grader.policy_check import first_violation
 from student_gym.grader.report import GradeReport
-
-pytest.importorskip("RestrictedPython")
-from student_gym.grader.policy_check import first_violation  # noqa: E402
+from student_gym_agents.cli import main
 
 FAST = Limits(cpu_seconds=1.0, wall_factor=2.0, memory_mb=256, output_bytes=4000)
 SUM_TESTS = (CallTest("small", ([1, 2],), 3), CallTest("empty", ([],), 0),

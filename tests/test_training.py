@@ -15,14 +15,13 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("trl")
 
+from student_gym.course.model import Course, Submission, Trajectory  # noqa: E402
+from student_gym.dialogs import format_program  # noqa: E402
+from student_gym.grader.assignments import Assignment, CallTest  # noqa: E402
 from student_gym_agents.lm import LMAgent  # noqa: E402
 from student_gym_agents.tiny import TinyModelSpec, build_tiny_model  # noqa: E402
 from student_gym_agents.training.config import parse_train_args  # noqa: E402
 from student_gym_agents.training.env_reward import EnvReward  # noqa: E402
-
-from student_gym.course.model import Course, Submission, Trajectory  # noqa: E402
-from student_gym.dialogs import format_program  # noqa: E402
-from student_gym.grader.assignments import Assignment, CallTest  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("training")]
 
@@ -157,9 +156,8 @@ def test_sft_keeps_the_checkpoint_of_lowest_validation_loss(tiny: Path, tmp_path
 
 
 def test_dapo_refuses_a_course_without_tests(tmp_path: Path, course) -> None:
-    from student_gym_agents.cli import main
-
     from student_gym.course.native import save_course
+    from student_gym_agents.cli import main
 
     logged = replace_course(course)
     path = save_course(logged, tmp_path / "logged.jsonl")
@@ -190,8 +188,9 @@ def test_dpo_starts_from_the_merged_sft_adapter(tiny: Path, tmp_path: Path, cour
     assert all(v.abs().sum() > 0 for k, v in lora_weights(dpo).items() if "lora_B" in k)
     # The learner rebuilds base + SFT (merged) + DPO: different from base + DPO alone.
     stacked = LMAgent(tiny, adapter=dpo, max_new_tokens=4)
-    from student_gym_agents.lm import load_adapter
     from transformers import AutoModelForCausalLM
+
+    from student_gym_agents.lm import load_adapter
 
     plain = AutoModelForCausalLM.from_pretrained(str(tiny))
     alone = load_adapter(plain, sft, merge=True)  # only the SFT adapter
@@ -216,10 +215,9 @@ def test_env_reward_steps_the_env_from_the_row_prefix(course) -> None:
 
 
 def test_dapo_trains_on_env_rewards(tmp_path: Path, course) -> None:
+    from student_gym.dialogs import sft_rows
     from student_gym_agents.training.dapo import train_dapo
     from student_gym_agents.training.sft import train_sft
-
-    from student_gym.dialogs import sft_rows
 
     # A random model never closes a fenced block, so every completion would get the same
     # reward and DAPO would have nothing to learn from: first teach a small-vocabulary tiny

@@ -2,7 +2,9 @@
 
 Each subcommand lives in its own module ``student_gym_agents.cli.<name>_command`` exposing
 ``add_parser(subparsers)`` (which registers the subcommand and sets ``func``) and is imported
-lazily, so ``student-gym grade`` never imports torch.
+lazily, so ``student-gym grade`` never imports torch. A command that needs an extra that is not
+installed (``train`` needs ``train``, ``--agent api:...`` needs ``api``) fails with one line
+naming the extra and exit status 2.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+
+from student_gym.extras import missing_extra
 
 # name -> one-line help; the module student_gym_agents.cli.<name>_command implements it.
 COMMANDS: dict[str, str] = {
@@ -40,14 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
             # Only the chosen command's module is imported (keeps `grade` free of torch).
             sub.add_parser(name, help=help_text)
             continue
-        try:
-            module = importlib.import_module(f"student_gym_agents.cli.{name}_command")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"student_gym_agents.cli.{name}_command":
-                raise
-            sub.add_parser(name, help=help_text + " (not available)")
-            continue
-        module.add_parser(sub, help_text)
+        importlib.import_module(f"student_gym_agents.cli.{name}_command").add_parser(sub, help_text)
     return parser
 
 
@@ -59,7 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.command is None else 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ModuleNotFoundError as exc:
+        if (line := missing_extra(exc)) is None:
+            raise  # not an optional dependency: a real bug, shown as it is
+        print(f"student-gym {args.command}: {line}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

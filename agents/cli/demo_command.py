@@ -31,6 +31,7 @@ def add_parser(subparsers, help_text: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the demo with the chosen budget."""
     import torch
+
     from student_gym_agents.demo import FULL, QUICK, run_demo
 
     if args.threads:

@@ -222,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
 
     from student_gym.evaluation import evaluate
     from student_gym.evaluation.compare import Run, compare_runs, load_run
-    from student_gym.evaluation.plots import plot_per_step
+    from student_gym.evaluation.plots import plot_per_step, plots_unavailable
     from student_gym.evaluation.tables import print_tables, wide_console
     from student_gym.learners.contract import agent_name
 
@@ -266,7 +266,7 @@ def run(args: argparse.Namespace) -> int:
         for spec in args.agent:
             try:
                 agent = build_agent(spec, course, args)
-            except (ValueError, PermissionError, OSError, ImportError) as exc:
+            except (ValueError, PermissionError, OSError) as exc:
                 return stop(exc)
             if callable(getattr(agent, "warning", None)) and (note := agent.warning()):
                 err.print(f"[yellow]{note}[/yellow]")
@@ -316,6 +316,8 @@ def run(args: argparse.Namespace) -> int:
         (out / "compare.json").write_text(json.dumps(comparison, indent=2) + "\n")
     print_tables(runs, console, comparison)
     if not args.no_plot and runs:
-        png = plot_per_step(runs, out / "per_step.png")
-        console.print(f"per-step curves: {png}")
+        if (reason := plots_unavailable()) is not None:
+            console.print(f"per-step curves: not drawn ({reason})", markup=False)
+        else:
+            console.print(f"per-step curves: {plot_per_step(runs, out / 'per_step.png')}")
     return 0

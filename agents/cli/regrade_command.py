@@ -73,7 +73,6 @@ def add_parser(subparsers: argparse._SubParsersAction, help_text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from student_gym_agents.cli.progress import progress_bar
 
     from student_gym.course import BUNDLED_PATH, CourseFormatError, load_course, save_course
     from student_gym.course.model import NoTestsError, require_tests
@@ -84,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print_regrade,
         regrade,
     )
+    from student_gym_agents.cli.progress import progress_bar
 
     bundled = args.course == "bundled"
     if args.drop_mismatched and args.out is None:

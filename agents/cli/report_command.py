@@ -43,6 +43,7 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from student_gym.evaluation.plots import plots_unavailable
     from student_gym.evaluation.report import write_report
 
     if args.max_episodes < 0:
@@ -55,4 +56,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"report: {exc}", file=sys.stderr)
         return 2
     print(f"report written to {path}")
+    if (reason := plots_unavailable()) is not None:
+        print(f"report: plots not drawn ({reason})", file=sys.stderr)
     return 0

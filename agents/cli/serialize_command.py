@@ -107,10 +107,9 @@ def _write(dataset: Any, out: Path, kind: str, jsonl: bool) -> Path:
 
 def _fill_reports(course: Any, name: str) -> Any:
     """Grade the gradable submissions without a stored report, visibly, and store them."""
-    from student_gym_agents.cli.progress import progress_bar
-
     from student_gym.course.native import course_file, save_course
     from student_gym.course.regrade import fill_reports, missing_reports
+    from student_gym_agents.cli.progress import progress_bar
 
     missing = missing_reports(course)
     if not missing:
@@ -129,12 +128,15 @@ def _fill_reports(course: Any, name: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from student_gym_agents.cli.progress import progress_bar
+    # datasets is the `train` extra: imported first, so a core install stops before grading.
+    from datasets import DatasetDict
+    from datasets.utils.logging import disable_progress_bar
 
     from student_gym.course.export import write_submissions_csv
     from student_gym.dialogs import DialogStyle, RowStats
     from student_gym.dialogs.dataset_card import dataset_card
     from student_gym.dialogs.training_rows import dapo_rows, dpo_rows, rows_to_dataset, sft_rows
+    from student_gym_agents.cli.progress import progress_bar
 
     if args.out.exists() and not args.out.is_dir():
         print(f"serialize: --out {args.out} is an existing file; give a directory",
@@ -157,10 +159,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"serialize: {exc.args[0]}", file=sys.stderr)
         return 2
     course = _fill_reports(course, args.course)
-
-    from datasets import DatasetDict
-    from datasets.utils.logging import disable_progress_bar
-
     disable_progress_bar()  # ours below counts what matters
     args.out.mkdir(parents=True, exist_ok=True)
     builders = {

@@ -54,9 +54,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.method == "dapo":
         # DAPO rewards come from the grader: refuse a course without tests before loading a model.
-        from student_gym_agents.training.runs import load_course
-
         from student_gym.course.model import require_tests
+        from student_gym_agents.training.runs import load_course
 
         try:
             require_tests(load_course(script_args), "train dapo")

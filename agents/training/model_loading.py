@@ -74,12 +74,14 @@ def load_model_for_training(model_args, init_from: str | None = None) -> tuple[A
         ``(model, tokenizer, base, merged_adapters)``.
     """
     from peft import PeftModel
-    from student_gym_agents.lm import load_tokenizer, quantization_config, start_grader_server
     from transformers import AutoModelForCausalLM
     from trl import get_quantization_config
 
+    from student_gym.grader import start_server
+    from student_gym_agents.lm import load_tokenizer, quantization_config
+
     # Fork the grader server while the process is small (before any weights are loaded).
-    start_grader_server()
+    start_server()
     base, merged = resolve_start(model_args, init_from)
     quantization_config(model_args.load_in_4bit)  # clear error without CUDA / bitsandbytes
     kwargs: dict[str, Any] = {"dtype": model_args.dtype or "auto"}

@@ -63,9 +63,8 @@ def build_rows(kind: str, script_args, tokenizer, max_prompt_tokens: int | None,
     Raises:
         ValueError: when the split yields no rows (with the skip reasons).
     """
-    from student_gym_agents.training.model_loading import select_rows, template_kwargs_column
-
     from student_gym.dialogs import RowStats, dapo_dataset, dpo_dataset, sft_dataset
+    from student_gym_agents.training.model_loading import select_rows, template_kwargs_column
 
     builders = {"sft": sft_dataset, "dpo": dpo_dataset, "dapo": dapo_dataset}
     course = load_course(script_args)

@@ -24,6 +24,10 @@ GP/CB are averages over different episodes (survivor bias). Two views without it
 ``step1`` (every episode has a step 1) and, across runs, the matched view of
 :mod:`student_gym.evaluation.compare`. Confidence intervals: percentile bootstrap over students
 (resampling whole students with all their episodes).
+
+CodeBLEU needs the ``metrics`` extra. An episode scored without it contributes NaN to the
+CodeBLEU sums, so every CodeBLEU number of a run with such an episode is None (never a CodeBLEU
+of 0), and the metric's ``unavailable`` field says why; Coverage and GP are computed as usual.
 """
 
 from __future__ import annotations
@@ -58,8 +62,31 @@ _RATIOS = {
     "self_similarity_fixed": ("ssf", "student"),
 }
 SUMS = ("valid", "student", "gp", "gp_n", "cb", "cbf", "ss", "ssf")
+CODEBLEU_SUMS = ("cb", "cbf", "ss", "ssf")
+CODEBLEU_METRICS = ("codebleu", "codebleu_fixed", "self_similarity", "self_similarity_fixed")
 # keep(record, j) -> whether step j (1-based) of the record enters the sums (matched views).
 Keep = Callable[[EpisodeRecord, int], bool]
+
+
+def codebleu_scored(record: EpisodeRecord) -> bool:
+    """Whether the episode's pairs got CodeBLEU (False: scored without the ``metrics`` extra)."""
+    if record.student_steps > 0 and not record.target_self:
+        return False
+    return all(
+        s.codebleu is not None for s in record.steps if s.target_code is not None and s.code.strip()
+    )
+
+
+def codebleu_reason(episodes: Sequence[EpisodeRecord]) -> str | None:
+    """Why the episodes' CodeBLEU is not computed (None: every episode has it)."""
+    if all(codebleu_scored(e) for e in episodes):
+        return None
+    from student_gym.evaluation.metrics import codebleu_unavailable
+
+    return codebleu_unavailable() or (
+        "some episodes were scored in an install without student-gym[metrics]; rerun them "
+        "with --no-resume"
+    )
 
 
 def episode_sums(
@@ -87,6 +114,9 @@ def episode_sums(
             sums["gp_n"][j] = 1.0
         sums["cb"][j] = step.codebleu or 0.0
         sums["cbf"][j] = step.codebleu_fixed or 0.0
+    if not codebleu_scored(record):  # not computed: NaN, so no CodeBLEU total is made up
+        for name in CODEBLEU_SUMS:
+            sums[name][:] = np.nan
     return sums
 
 
@@ -193,8 +223,10 @@ def aggregate(
 
     Returns:
         ``{"validity", "metrics": {name: {"aggregation", "value", "ci", "delta",
-        "delta_ci", "per_step", "per_step_ci", "n_per_step"}}, "step1": {name: {"value",
-        "ci", "n"}}, "behaviour": {...}, "counts": {...}}``; undefined values are None.
+        "delta_ci", "per_step", "per_step_ci", "n_per_step", "unavailable"}}, "step1":
+        {name: {"value", "ci", "n", "unavailable"}}, "behaviour": {...}, "counts": {...}}``;
+        undefined values are None; ``unavailable`` is None, or why a metric was not computed
+        (CodeBLEU without the ``metrics`` extra), its values then all None.
     """
     from student_gym.evaluation.behaviour import behaviour
 
@@ -214,6 +246,8 @@ def aggregate(
     def ci(key: str) -> list[float | None]:
         return interval(boot_scalars[key], confidence) if key in boot_scalars else none_ci
 
+    reason = codebleu_reason(episodes)
+    unavailable = {m: reason if m in CODEBLEU_METRICS else None for m in METRICS}
     n_of = {m: totals[_RATIOS[m][1]] for m in METRICS}
     n_of["grade_proximity"] = totals["gp_n"]
     metrics = {}
@@ -231,12 +265,14 @@ def aggregate(
                 else [none_ci] * steps
             ),
             "n_per_step": [int(n) for n in n_of[metric]],
+            "unavailable": unavailable[metric],
         }
     step1 = {
         m: {
             "value": clean(point[f"{m}.step1"]),
             "ci": ci(f"{m}.step1"),
             "n": int(n_of[m][0]) if steps else 0,
+            "unavailable": unavailable[m],
         }
         for m in STEP1_METRICS
     }

@@ -11,8 +11,9 @@ perfect 1. :func:`codebleu` reports the package's value for comparability with p
 The package rebuilds the tree-sitter language and rereads its keyword file on every call;
 here the language and keywords are set up once per process and the package's own component
 functions are called with them, which gives the package's numbers at a fraction of the cost
-(measured numbers in docs/dialogs.md). ``codebleu`` is imported lazily: student_gym installs
-and grades without it (``pip install student-gym[metrics]``).
+(measured numbers in docs/dialogs.md). ``codebleu`` is the ``metrics`` extra and is imported
+lazily: without it an evaluation reports CodeBLEU as not computed, with
+:func:`codebleu_unavailable`'s reason, and every other metric as usual.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
+
+from student_gym.extras import unavailable
 
 WEIGHTS = (0.25, 0.25, 0.25, 0.25)  # ngram, weighted ngram, syntax, dataflow
 LANG = "python"
@@ -74,6 +77,11 @@ def js_divergence(p: Mapping[str, float], q: Mapping[str, float]) -> float:
         return sum(xi * math.log2(xi / mi) for xi, mi in zip(x, m, strict=True) if xi > 0)
 
     return max(0.0, min(1.0, 0.5 * kl(a) + 0.5 * kl(b)))
+
+
+def codebleu_unavailable() -> str | None:
+    """Why CodeBLEU cannot be computed in this install (None: it can)."""
+    return unavailable("codebleu", "tree_sitter", "tree_sitter_python")
 
 
 def _drop_no_dataflow_warning(record: logging.LogRecord) -> bool:

@@ -3,7 +3,8 @@
 Per-step curves have integer steps, a 95% bootstrap band per run, the number of student steps
 n under each step, and a legend in every panel; runs are drawn with a small horizontal dodge
 and distinct markers so that equal curves (replay and the ceiling) stay visible. The same
-figures are written as PNG files and embedded in the HTML report.
+figures are written as PNG files and embedded in the HTML report. matplotlib is the ``metrics``
+extra: callers check :func:`plots_unavailable` and skip the figures with its reason.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from student_gym.evaluation.behaviour import STATUS_CATEGORIES
 from student_gym.evaluation.results import COLUMNS, Results
+from student_gym.extras import unavailable
 
 _MARKERS = "osD^vP*X"
 _STATUS_COLOURS = {
@@ -26,6 +28,11 @@ _STATUS_COLOURS = {
     "no_program": "#7f7f7f",
     "finished": "#c5e0b4",
 }
+
+
+def plots_unavailable() -> str | None:
+    """Why figures cannot be drawn in this install (None: they can)."""
+    return unavailable("matplotlib")
 
 
 def _pyplot():

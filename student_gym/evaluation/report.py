@@ -21,13 +21,19 @@ from pathlib import Path
 
 from student_gym.evaluation.compare import Run, compare_runs, load_run
 from student_gym.evaluation.episodes import EpisodeRecord
-from student_gym.evaluation.plots import figure_data_uri, per_step_figure, status_mix_figure
+from student_gym.evaluation.plots import (
+    figure_data_uri,
+    per_step_figure,
+    plots_unavailable,
+    status_mix_figure,
+)
 from student_gym.evaluation.tables import (
     PER_STEP_ROWS,
     SUMMARY_COLUMNS,
     behaviour_cells,
     fmt,
     fmt_interval,
+    not_computed,
 )
 
 _CSS = """
@@ -192,6 +198,7 @@ def _results_section(runs: Sequence[Run]) -> str:
         "± = half the 95% bootstrap interval over students. Validity rule: "
         f"{_e(', '.join(sorted({r.validity for r in results})))}.</p>"
         + _table(headers, rows, "results")
+        + "".join(f'<p class="note not-computed">{_e(line)}</p>' for line in not_computed(results))
         + '<h3>Behaviour vs the students</h3><p class="note">Finish step per episode (share of '
         "episodes; censored = the student does not pass within the horizon, in brackets how "
         "many of those the learner passed); Jensen-Shannon divergence (base 2) of the status "
@@ -234,12 +241,18 @@ def render_report(runs: Sequence[Run], max_episodes: int = 200) -> str:
     if not runs:
         raise ValueError("a report needs at least one run")
     settings = runs[0].settings
-    per_step = figure_data_uri(per_step_figure([run.results for run in runs]))
-    mixes = "".join(
-        f'<img class="status-mix" alt="status mix of {_e(run.label)}" '
-        f'src="{figure_data_uri(status_mix_figure(run.results))}">'
-        for run in runs
-    )
+    if (no_plots := plots_unavailable()) is None:
+        per_step = (
+            '<img class="per-step" alt="per-step curves" '
+            f'src="{figure_data_uri(per_step_figure([run.results for run in runs]))}">'
+        )
+        mixes = "".join(
+            f'<img class="status-mix" alt="status mix of {_e(run.label)}" '
+            f'src="{figure_data_uri(status_mix_figure(run.results))}">'
+            for run in runs
+        )
+    else:
+        per_step = mixes = f'<p class="note not-drawn">Plots not drawn ({_e(no_plots)}).</p>'
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     listing = ", ".join(f"{_e(run.label)} ({_e(run.path)})" for run in runs)
     return (
@@ -254,8 +267,7 @@ def render_report(runs: Sequence[Run], max_episodes: int = 200) -> str:
         + _comparison_section(runs)
         + '<h2 id="plots">Per-step curves</h2><p class="note">Bands: 95% bootstrap interval '
         "per step; n under each step = student steps at that step; the GP and CB legends give "
-        "each run's valid pairs per step (what each point averages)."
-        f'</p><img class="per-step" alt="per-step curves" src="{per_step}">'
+        f"each run's valid pairs per step (what each point averages).</p>{per_step}"
         + f'<h2 id="status">Status mix and attempts vs the students</h2>{mixes}'
         + f'<h2 id="episodes">Episodes</h2>{_episodes_section(runs, max_episodes)}'
         + "</body></html>\n"

@@ -47,18 +47,24 @@ class Results:
         """A metric's headline value (``coverage`` pooled, the others mean over steps)."""
         return self.metrics[metric]["value"]
 
+    def unavailable(self, metric: str) -> str | None:
+        """Why a metric was not computed (CodeBLEU without the ``metrics`` extra), or None."""
+        return self.metrics[metric].get("unavailable")
+
     def summary(self) -> dict[str, float | None]:
         """The paper's three numbers: {"Cov": pooled coverage, "GP": .., "CB": ..}."""
         return {short: self.value(key) for short, key in COLUMNS.items()}
 
     def headline(self) -> dict[str, Any]:
-        """The paper's three numbers with their intervals and how each is aggregated."""
+        """The paper's three numbers with their intervals, how each is aggregated, and why one
+        was not computed (``unavailable``, None when it was)."""
         return {
             short: {
                 "metric": key,
                 "value": self.value(key),
                 "ci": self.metrics[key].get("ci"),
                 "aggregation": self.metrics[key].get("aggregation"),
+                "unavailable": self.unavailable(key),
             }
             for short, key in COLUMNS.items()
         }

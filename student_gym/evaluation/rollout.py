@@ -32,10 +32,14 @@ class PairScorer:
     """Pair metrics from :mod:`student_gym.evaluation.metrics`, cached by program text.
 
     The same real submission is a target for many starts and the replay agent's programs equal
-    their targets, so caching saves most CodeBLEU calls.
+    their targets, so caching saves most CodeBLEU calls. Without the ``metrics`` extra CodeBLEU
+    is left unset (None, and no self-similarity), which aggregation reports as not computed.
     """
 
     def __init__(self) -> None:
+        from student_gym.evaluation.metrics import codebleu_unavailable
+
+        self.codebleu_unavailable = codebleu_unavailable()
         self._codebleu: dict[tuple[str, str], dict[str, float]] = {}
 
     def codebleu(self, pred: str, ref: str) -> dict[str, float]:
@@ -50,16 +54,18 @@ class PairScorer:
         """Fill the pair metrics of a finished episode and the self-similarity of its targets."""
         from student_gym.evaluation.metrics import grade_proximity
 
+        with_codebleu = self.codebleu_unavailable is None
         for step in record.steps:
             if step.target_code is None or not step.code.strip():
                 continue  # no pair under any validity rule
             if step.target_score is not None and step.score is not None:  # None: broken tests
                 step.grade_proximity = grade_proximity(step.score, step.target_score)
-            scores = self.codebleu(step.code, step.target_code or "")
-            step.codebleu = scores["codebleu"]
-            step.codebleu_fixed = scores["codebleu_fixed"]
+            if with_codebleu:
+                scores = self.codebleu(step.code, step.target_code or "")
+                step.codebleu = scores["codebleu"]
+                step.codebleu_fixed = scores["codebleu_fixed"]
         record.target_self = []
-        for code, _ in targets[: record.student_steps]:
+        for code, _ in targets[: record.student_steps] if with_codebleu else ():
             scores = self.codebleu(code, code)
             record.target_self.append(
                 {"codebleu": scores["codebleu"], "codebleu_fixed": scores["codebleu_fixed"]}

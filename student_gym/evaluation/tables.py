@@ -36,6 +36,13 @@ def _pct(part: int, whole: int) -> str:
     return "-" if not whole else f"{100 * part / whole:.0f}%"
 
 
+def not_computed(runs: Sequence[Results]) -> list[str]:
+    """``CodeBLEU: not computed (reason)``, once per distinct reason among ``runs``; the
+    tables show "-" in those cells and this line under them."""
+    reasons = dict.fromkeys(run.unavailable("codebleu") for run in runs)
+    return [f"CodeBLEU: not computed ({reason})" for reason in reasons if reason]
+
+
 # Columns of the summary table: header -> a cell from one run.
 SUMMARY_COLUMNS = {
     "Cov": lambda r: fmt_ci(r.value("coverage"), r.metrics["coverage"]["ci"]),
@@ -174,6 +181,8 @@ def print_tables(runs: Sequence[Results], console=None, comparison: dict | None 
     """Print the tables to ``console`` (default: stdout)."""
     console = console or wide_console()
     console.print(summary_table(runs))
+    for line in not_computed(runs):  # one unwrapped line: "[metrics]" is not markup
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(behaviour_table(runs))
     console.print(per_step_table(runs))
     if comparison is not None:

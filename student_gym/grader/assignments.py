@@ -251,10 +251,6 @@ class Assignment:
         if any(isinstance(t, CallTest) for t in self.tests) and not self.entry_point:
             raise AssignmentError(f"{where}: field 'entry_point' is required by call tests")
 
-    @property
-    def visible_tests(self) -> tuple[Test, ...]:
-        return tuple(t for t in self.tests if not t.hidden)
-
     # -- conversions ---------------------------------------------------------------------
 
     @classmethod

@@ -256,17 +256,11 @@ def static_violation(code: str, policy: Policy | None) -> Violation | None:
 
     A program that does not compile breaks no rule here: the child reports its syntax error,
     which takes precedence.
-
-    Raises:
-        RuntimeError: a policy to check, but RestrictedPython is not installed.
     """
     if not policy:
         return None
-    try:
-        from student_gym.grader import policy_check
-    except ImportError as exc:  # RestrictedPython is the `policy` extra
-        raise RuntimeError(f"assignment policies need RestrictedPython ({exc}): "
-                           "pip install 'student-gym[policy]'") from None
+    from student_gym.grader import policy_check  # imports RestrictedPython: only when needed
+
     return policy_check.first_violation(code, policy)
 
 

@@ -21,7 +21,6 @@ STATUSES = (
     "test_error",  # every test is broken (its own code failed): the assignment's fault
     "policy_violation",  # it breaks a rule of the assignment's policy (grader/policy.py)
 )
-TEST_STATUSES = ("passed", "failed", "test_error")  # a TestResult's own status
 # Two grades are the same grade within this (scores are fractions of tests passed).
 GRADE_TOLERANCE = 1e-9
 

@@ -364,7 +364,7 @@ def prepare() -> None:
         importlib.import_module(name)
     try:  # guarded execution needs RestrictedPython in the child, which cannot read site-packages
         importlib.import_module("student_gym.grader.policy_check")
-    except ImportError:  # the `policy` extra is optional; policies then refuse to grade
+    except ImportError:  # an interpreter without it (the package run from PYTHONPATH)
         pass
     sys.modules.setdefault("cs110", cs110)
     sys.modules["cs110.autograder"] = autograder
