@@ -6,6 +6,7 @@ import pytest
 from test_env_course import tiny_course
 
 from student_gym.evaluation import evaluate
+from student_gym.evaluation.episodes import protocol_starts
 
 pytest.importorskip("torch")  # the `train` extra: the tiny LM is a transformers model
 pytest.importorskip("transformers")
@@ -21,7 +22,8 @@ def test_tiny_lm_agent_is_evaluated_with_model_hash(tmp_path):
     results = evaluate(
         agent, tiny_course(), limit=2, steps=2, out_dir=tmp_path / "run", bootstrap=0
     )
-    assert results.counts["episodes"] == results.counts["planned_episodes"] == 3
+    planned = len(protocol_starts(tiny_course(), limit=2))  # two whole students
+    assert results.counts["episodes"] == results.counts["planned_episodes"] == planned
     # a random model's replies are whatever it wrote; they were all graded and paired
     assert results.counts["learner_steps"] >= results.counts["episodes"]
     prov = results.provenance["agent"]
