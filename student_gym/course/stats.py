@@ -19,7 +19,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from student_gym.course.model import PYTHON, SPLITS, Course, Submission, Trajectory, collapse, logged_pass
+from student_gym.course.model import (
+    PYTHON,
+    SPLITS,
+    Course,
+    Submission,
+    Trajectory,
+    collapse,
+    logged_pass,
+)
 from student_gym.course.program_ast import normalized_ast
 
 INDEX_BUCKETS = 10  # status mix per submission index 1..9, then one bucket "10+"
