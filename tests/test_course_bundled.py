@@ -12,7 +12,7 @@ from student_gym.course.stats import course_stats
 from student_gym.grader.assignments import CallTest, IOTest
 from tools.course_generator import PROBLEMS, Term, generate_course
 from tools.course_generator.mutators import generic_bugs
-from tools.course_generator.style import rename_identifiers
+from tools.course_generator.style import apply_habits, rename_identifiers
 
 
 def test_bundled_course_loads_by_default_and_is_cached():
@@ -130,5 +130,26 @@ def test_style_and_mutators_edit_source_like_novices():
         "missing return",
         "syntax: missing colon",
     } <= labels
+    assert "misspelt name" in labels  # a NameError, the commonest runtime error of novices
     for bug in generic_bugs(code):
         assert bug.old in code and bug.old != bug.new
+
+
+def test_habits_rewrite_programs_the_way_some_novices_always_write_them():
+    code = (
+        "def f(nums):\n    total = 0\n    for x in nums:\n        total += x\n"
+        "    return total * 2 == 8\n"
+    )
+    habits = apply_habits(code, ("expand_augmented", "index_loops", "bool_if"))
+    assert "total = total + x" in habits and "for idx in range(len(nums)):" in habits
+    assert "if total * 2 == 8:\n        return True\n    else:\n        return False" in habits
+    namespace: dict = {}
+    exec(habits, namespace)  # noqa: S102 - our own test program
+    assert namespace["f"]([1, 3]) is True and namespace["f"]([1]) is False
+    program = "n = int(input())\nfor i in range(1, n + 1):\n    print('Row:', i)\n"
+    io_habits = apply_habits(program, ("separate_conversion", "while_loops", "concat_print",
+                                       "main_function"))
+    assert io_habits == (
+        "def main():\n    n = input()\n    n = int(n)\n    i = 1\n    while i < n + 1:\n"
+        "        print('Row: ' + str(i))\n        i += 1\n\n\nmain()\n"
+    )

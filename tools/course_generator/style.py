@@ -145,9 +145,16 @@ _FOR_EACH = re.compile(r"^(\s*)for ([A-Za-z_]\w*) in ([A-Za-z_]\w*):$")
 _BOOL_RETURN = re.compile(r"^(\s*)return (.+ (?:==|!=|<=|>=|<|>|in|not in) .+)$")
 
 
+def _per_line(code: str, pattern: re.Pattern[str], replacement: str, new_name: str = "") -> str:
+    """``pattern`` replaced on every line; nothing when the program already uses ``new_name``."""
+    if new_name and re.search(rf"\b{new_name}\b", code):
+        return code
+    return "\n".join(pattern.sub(replacement, line) for line in code.split("\n"))
+
+
 def expand_augmented(code: str) -> str:
     """``total += x`` -> ``total = total + x`` (only with a simple right-hand side)."""
-    return "\n".join(_AUGMENTED.sub(r"\1\2 = \2 \3 \4", line) for line in code.split("\n"))
+    return _per_line(code, _AUGMENTED, r"\1\2 = \2 \3 \4")
 
 
 def index_loops(code: str) -> str:
@@ -220,8 +227,7 @@ _LABEL_PRINT = re.compile(r"^(\s*)print\('([^'{}]*)', ([A-Za-z_][\w.]*)\)$")
 
 def concat_print(code: str) -> str:
     """``print('Total:', t)`` -> ``print('Total: ' + str(t))``."""
-    return "\n".join(_LABEL_PRINT.sub(r"\1print('\2 ' + str(\3))", line)
-                     for line in code.split("\n"))
+    return _per_line(code, _LABEL_PRINT, r"\1print('\2 ' + str(\3))")
 
 
 _RETURN_EXPR = re.compile(r"^(\s+)return (.*[(+\-*/%\[].*)$")
@@ -229,10 +235,7 @@ _RETURN_EXPR = re.compile(r"^(\s+)return (.*[(+\-*/%\[].*)$")
 
 def named_result(code: str) -> str:
     """``return <expression>`` -> ``result = <expression>`` / ``return result``."""
-    if re.search(r"\bresult\b", code):
-        return code
-    return "\n".join(_RETURN_EXPR.sub(r"\1result = \2\n\1return result", line)
-                     for line in code.split("\n"))
+    return _per_line(code, _RETURN_EXPR, r"\1result = \2\n\1return result", "result")
 
 
 _TOP_PRINT = re.compile(r"^print\((?!['\"])(.*[(+\-*/%\[].*)\)$")
@@ -240,10 +243,7 @@ _TOP_PRINT = re.compile(r"^print\((?!['\"])(.*[(+\-*/%\[].*)\)$")
 
 def store_then_print(code: str) -> str:
     """A top-level ``print(<expression>)`` -> ``answer = <expression>`` / ``print(answer)``."""
-    if re.search(r"\banswer\b", code):
-        return code
-    return "\n".join(_TOP_PRINT.sub(r"answer = \1\nprint(answer)", line)
-                     for line in code.split("\n"))
+    return _per_line(code, _TOP_PRINT, r"answer = \1\nprint(answer)", "answer")
 
 
 def strip_input(code: str) -> str:
