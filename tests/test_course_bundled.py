@@ -8,10 +8,11 @@ from datetime import datetime
 
 from student_gym import grader
 from student_gym.course import BUNDLED_PATH, bundled_course, regrade
+from student_gym.course.stats import course_stats
 from student_gym.grader.assignments import CallTest, IOTest
 from tools.course_generator import PROBLEMS, Term, generate_course
 from tools.course_generator.mutators import generic_bugs
-from tools.course_generator.style import rename_identifiers
+from tools.course_generator.style import apply_habits, rename_identifiers
 
 
 def test_bundled_course_loads_by_default_and_is_cached():
@@ -19,10 +20,11 @@ def test_bundled_course_loads_by_default_and_is_cached():
     assert course is bundled_course()
     assert BUNDLED_PATH.stat().st_size < 2_000_000
     assert len(course.assignments) >= 20
-    assert len(course.trajectories) >= 400
+    assert len(course.trajectories) >= 1500
     assert course.splits == {"2024-fall": "train", "2025-spring": "test"}
     share = len(course.split("test")) / len(course.trajectories)
     assert 0.2 <= share <= 0.4
+    assert course.metadata["synthetic"] is True and "SYNTHETIC" in course.metadata["description"]
     assert len({t.id for t in course.trajectories}) == len(course.trajectories)
     assert all(t.id == f"{t.term}/{t.student}/{t.assignment}" for t in course.trajectories)
 
@@ -38,13 +40,25 @@ def test_assignments_have_statements_solutions_and_hidden_tests():
     assert kinds[CallTest.__name__] > 0 and kinds[IOTest.__name__] > 0
 
 
-def test_trajectories_look_like_novices():
+def test_trajectories_look_like_real_cs1_logs():
+    """The figures docs/course.md compares with published ITAP logs (median length 1, mean
+    3.15, 6.5% >= 10, 33% syntax errors, 48% first-try and 80% ever correct, 81% distinct)."""
     course = bundled_course()
-    lengths = [len(t) for t in course.trajectories]
-    assert max(lengths) <= 10 and 2 <= statistics.median(lengths) <= 10
-    assert sum(n >= 2 for n in lengths) / len(lengths) > 0.8
-    finals = Counter(t.submissions[-1].report.status for t in course.trajectories)
-    assert 0.05 < 1 - finals["passed"] / len(lengths) < 0.4  # some students give up
+    stats = course_stats(course)
+    length = stats["length"]
+    assert length["median"] == 1 and 2.5 <= length["mean"] <= 3.5 and length["max"] >= 40
+    assert 0.03 <= length["share_ge_10"] <= 0.1
+    assert 0.4 <= stats["first_try_correct"] <= 0.5
+    assert 0.75 <= stats["ever_correct"] <= 0.85
+    assert 0.28 <= stats["status"]["syntax_error"] <= 0.4
+    assert stats["distinct_programs"]["text_share"] >= 0.8
+    # a learner cannot memorise the held-out term: most of its programs are new
+    seen = stats["held_out_seen_in_training"]
+    assert seen["finals"] < 0.5 and seen["submissions"] < 0.3
+    # enough long dialogs for evaluation starts (k >= 2) and DPO pairs
+    eff = stats["effective_length"]
+    assert eff["train_count_ge_3"] >= 300 and eff["held_out_count_ge_3"] >= 100
+    assert {"SyntaxError", "NameError", "TypeError"} <= set(stats["error_types"])
     statuses = Counter(s.report.status for s in course.submissions())
     assert {"passed", "failed", "syntax_error", "runtime_error"} <= set(statuses)
     for t in course.trajectories:
@@ -55,7 +69,32 @@ def test_trajectories_look_like_novices():
     # students write the same problem differently
     for aid in course.assignments:
         firsts = [t.submissions[0].code for t in course.trajectories if t.assignment == aid]
-        assert len(set(firsts)) >= len(firsts) * 0.5
+        assert len(set(firsts)) >= len(firsts) * 0.8
+
+
+def test_students_keep_their_traits_across_assignments():
+    """A student's history predicts their next assignment: first-try success on their
+    earlier problems predicts it on their later ones, and habits recur."""
+    course = bundled_course()
+    by_student: dict[str, list] = {}
+    for t in sorted(course.split("train"), key=lambda t: t.submissions[0].timestamp):
+        by_student.setdefault(t.student, []).append(t)
+    early, late = [], []
+    for trajectories in by_student.values():
+        half = len(trajectories) // 2
+        first_try = [t.submissions[0].report.status == "passed" for t in trajectories]
+        early.append(statistics.fmean(first_try[:half]))
+        late.append(statistics.fmean(first_try[half:]))
+    assert statistics.correlation(early, late) > 0.3
+    # the habit of trying the function at the bottom: most students always or never do it
+    tries = []
+    for trajectories in by_student.values():
+        calls = [("\nprint(" + t.assignment + "(") in t.submissions[0].code
+                 or ("    print(" + t.assignment + "(") in t.submissions[0].code
+                 for t in trajectories if course.assignments[t.assignment].entry_point]
+        tries.append(statistics.fmean(calls))
+    assert sum(x == 0 for x in tries) >= len(tries) * 0.3
+    assert sum(x >= 0.5 for x in tries) >= len(tries) * 0.3
 
 
 def test_regrading_the_whole_bundled_course_agrees_100_percent():
@@ -92,5 +131,26 @@ def test_style_and_mutators_edit_source_like_novices():
         "missing return",
         "syntax: missing colon",
     } <= labels
+    assert "misspelt name" in labels  # a NameError, the commonest runtime error of novices
     for bug in generic_bugs(code):
         assert bug.old in code and bug.old != bug.new
+
+
+def test_habits_rewrite_programs_the_way_some_novices_always_write_them():
+    code = (
+        "def f(nums):\n    total = 0\n    for x in nums:\n        total += x\n"
+        "    return total * 2 == 8\n"
+    )
+    habits = apply_habits(code, ("expand_augmented", "index_loops", "bool_if"))
+    assert "total = total + x" in habits and "for idx in range(len(nums)):" in habits
+    assert "if total * 2 == 8:\n        return True\n    else:\n        return False" in habits
+    namespace: dict = {}
+    exec(habits, namespace)  # noqa: S102 - our own test program
+    assert namespace["f"]([1, 3]) is True and namespace["f"]([1]) is False
+    program = "n = int(input())\nfor i in range(1, n + 1):\n    print('Row:', i)\n"
+    io_habits = apply_habits(program, ("separate_conversion", "while_loops", "concat_print",
+                                       "main_function"))
+    assert io_habits == (
+        "def main():\n    n = input()\n    n = int(n)\n    i = 1\n    while i < n + 1:\n"
+        "        print('Row: ' + str(i))\n        i += 1\n\n\nmain()\n"
+    )

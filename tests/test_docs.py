@@ -218,7 +218,7 @@ def test_doc_numbers_rewrites_and_refuses(tmp_path):
     numbers = doc_numbers.compute()
     text = "A <!-- numbers:demo-data -->2024-fall, 514 trajectories<!-- /numbers:demo-data --> B"
     new = doc_numbers.rewrite(text, numbers, "x.md")
-    assert "514" not in new and f"{numbers.splits['train'].trajectories} trajectories" in new
+    assert "514" not in new and f"{numbers.splits['train'].trajectories:,} trajectories" in new
     assert doc_numbers.stale_blocks(text, new) == ["demo-data"]
     assert doc_numbers.rewrite(new, numbers, "x.md") == new
     with pytest.raises(doc_numbers.MarkerError, match="x.md:2: unknown numbers block 'nope'"):

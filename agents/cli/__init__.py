@@ -19,6 +19,7 @@ from student_gym.extras import missing_extra
 COMMANDS: dict[str, str] = {
     "grade": "grade one program against an assignment and print the verdict/feedback",
     "import": "import course logs (FalconCode, ProgSnap2, native JSONL) into a course",
+    "course": "course statistics (lengths, statuses, distinct programs), alone or compared",
     "regrade": "re-run every logged submission of a course through the grader",
     "serialize": "turn a course into SFT and DPO datasets (conversational or PARA)",
     "evaluate": "run the 5-step rollout evaluation of an agent on a course",

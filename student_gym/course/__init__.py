@@ -6,6 +6,7 @@ See docs/course.md. The API others code against::
     save_course(course, path) -> Path
     bundled_course() -> Course             # the shipped generated course, cached
     import_falconcode / import_progsnap2 / import_table(source, ...) -> (Course, ImportReport)
+    course_stats(course) -> dict           # lengths, statuses, distinct programs (stats.py)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from student_gym.course.native import CourseFormatError, load_course, save_cours
 from student_gym.course.progsnap2 import import_progsnap2
 from student_gym.course.regrade import RegradeResult, drop_mismatched, regrade
 from student_gym.course.selection import Selection
+from student_gym.course.stats import course_stats
 from student_gym.course.table import import_table
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "Trajectory",
     "TutorEvent",
     "bundled_course",
+    "course_stats",
     "drop_mismatched",
     "import_falconcode",
     "import_progsnap2",

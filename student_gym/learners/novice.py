@@ -17,9 +17,15 @@ The agent is stateless: the error plan of an episode is a pure function of the a
 a variant number, so from the dialog alone it recognises its own last program (one of at most
 ``variants * 2**3`` candidates) and knows which errors are left. When the last program is not
 its own (a replay prefix of a real student) it draws a fresh plan from a hash of the dialog.
-Which error it fixes depends on the feedback: a syntax error first, a NameError when the
-feedback names one, ``None`` results point at the missing return; otherwise the plan's order.
-With neutral (PARA) feedback it cannot read anything and just fixes errors in order.
+Which error it fixes depends on what the feedback names: a ``SyntaxError`` points at the
+missing colon, a ``NameError`` at the misspelt name, ``None`` results at the missing return,
+a visible test's ``Expected``/``Got`` (detailed feedback) at a wrong value (the first wrong
+operator, comparison, bound or constant left), any other exception at the first error left.
+When the feedback names none of its remaining errors (a grade only, the neutral PARA line, a
+count of failed tests) it cannot tell where to look: it guesses, and half of its guesses
+(drawn from a hash of the dialog, so the agent stays stateless and deterministic) change
+nothing, so it resubmits the same program. Reading detailed feedback therefore solves in
+fewer attempts than reading the grade alone (tests/test_agents.py measures it).
 """
 
 from __future__ import annotations
@@ -216,7 +222,7 @@ class NoviceAgent:
             for plan in plans:
                 for remaining in _subsets(len(plan.errors)):
                     if plan.program(remaining).strip() == last.strip():
-                        fix = self._pick_fix(plan, remaining, obs[-1]["content"])
+                        fix = self._pick_fix(plan, remaining, obs[-1]["content"], _digest(obs))
                         return plan.program(remaining - {fix})
         text = "\n".join(m["content"] for m in obs)
         variant = int(hashlib.sha256(text.encode()).hexdigest(), 16) % len(plans)
@@ -224,19 +230,39 @@ class NoviceAgent:
         return plan.program(frozenset(range(len(plan.errors))))
 
     @staticmethod
-    def _pick_fix(plan: Plan, remaining: frozenset[int], feedback: str) -> int:
-        """Which remaining error to fix, reading the feedback like a novice would."""
+    def _pick_fix(plan: Plan, remaining: frozenset[int], feedback: str, digest: int) -> int:
+        """Which remaining error to fix, reading the feedback like a novice would (-1: none).
+
+        An error the feedback names is fixed first; with no such clue the novice guesses,
+        and one guess in two (``digest``'s lowest bit) misses: it resubmits unchanged.
+        """
         if not remaining:
             return -1  # nothing left: resubmit (the grader found it correct already)
-        clues = {
-            "missing_colon": "SyntaxError" in feedback,
-            "name_typo": "NameError" in feedback,
-            "print_not_return": "None" in feedback,
-        }
+        raised = "Error" in feedback and "SyntaxError" not in feedback
         for i in sorted(remaining):
-            if clues.get(plan.errors[i][0]):
+            if _CLUES[plan.errors[i][0]](feedback):
                 return i
-        return min(remaining)
+        if raised:  # an exception with its line: a place to look, whatever the error
+            return min(remaining)
+        return min(remaining) if digest & 1 else -1
+
+
+# What in the feedback points at each kind of error.
+_CLUES = {
+    "missing_colon": lambda text: "SyntaxError" in text,
+    "name_typo": lambda text: "NameError" in text,
+    "print_not_return": lambda text: "None" in text,
+    "off_by_one": lambda text: "Expected" in text,
+    "wrong_operator": lambda text: "Expected" in text,
+    "comparison": lambda text: "Expected" in text,
+    "constant": lambda text: "Expected" in text,
+}
+
+
+def _digest(obs: Sequence[Mapping[str, str]]) -> int:
+    """A number from the whole dialog: the novice's 'guess', new at every step."""
+    text = "\n".join(m["content"] for m in obs)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
 
 
 def _subsets(n: int) -> list[frozenset[int]]:

@@ -4,7 +4,8 @@ Real course logs cannot be shipped, so the package ships a course it generates: 
 of :mod:`.problems_functions`, :mod:`.problems_collections`, :mod:`.problems_programs` and
 :mod:`.problems_longer` (each
 with a statement, reference solutions and call or io tests, the last two hidden) and
-trajectories of simulated novices (:mod:`.novice_model`) over two terms. Every program is
+trajectories of simulated novices (:mod:`.novice_model`) over two terms, whose statistics
+are calibrated against published CS1 logs (docs/course.md, "Course statistics"). Every program is
 graded by the real grader, in rounds (one ``grade_many`` batch per submission number), and the
 grade is both the logged score and the stored report, so a regrade agrees by construction.
 The output is a pure function of the seed (and the grader's verdicts).
@@ -22,7 +23,7 @@ from student_gym.grader.assignments import Assignment
 from student_gym.grader.report import GradeReport
 from tools.course_generator.novice_model import (
     Attempt,
-    Student,
+    draw_student,
     gives_up,
     next_program,
     start_attempt,
@@ -32,6 +33,7 @@ from tools.course_generator.problems_collections import COLLECTION_PROBLEMS
 from tools.course_generator.problems_functions import FUNCTION_PROBLEMS
 from tools.course_generator.problems_longer import LONGER_PROBLEMS
 from tools.course_generator.problems_programs import PROGRAM_PROBLEMS
+from tools.course_generator.style import HABITS, apply_habits
 
 PROBLEMS: tuple[Problem, ...] = (
     FUNCTION_PROBLEMS + COLLECTION_PROBLEMS + PROGRAM_PROBLEMS + LONGER_PROBLEMS
@@ -48,8 +50,8 @@ class Term:
 
 
 TERMS = (
-    Term("2024-fall", "train", 30, datetime(2024, 9, 2, 8, 0)),
-    Term("2025-spring", "test", 13, datetime(2025, 1, 13, 8, 0)),
+    Term("2024-fall", "train", 66, datetime(2024, 9, 2, 8, 0)),
+    Term("2025-spring", "test", 28, datetime(2025, 1, 13, 8, 0)),
 )
 DEFAULT_SEED = 2024
 ATTEMPT_RATE = 0.7  # chance that a student attempts a given problem
@@ -78,11 +80,36 @@ def check_references(
             )
 
 
+Valid = dict[str, dict[int, tuple[str, ...]]]  # problem -> style index -> habits that keep it
+
+
+def valid_habits(
+    assignments: dict[str, Assignment], grade_many: GradeMany, problems: Sequence[Problem]
+) -> Valid:
+    """For every reference style, the habits (:data:`.style.HABITS`) whose rewrite still passes.
+
+    Habits are text rewrites; one that breaks a style (or a rule of the assignment) is simply
+    not used on that style, so every student's clean program passes.
+    """
+    pairs, keys = [], []
+    for p in problems:
+        for i, solution in enumerate(p.solutions):
+            for habit in HABITS:
+                code = apply_habits(solution, (habit,))
+                if code != solution:
+                    pairs.append((code, assignments[p.id]))
+                    keys.append((p.id, i, habit))
+    ok = {key for key, r in zip(keys, grade_many(pairs), strict=True) if r.status == "passed"}
+    return {p.id: {i: tuple(h for h in HABITS if (p.id, i, h) in ok)
+                   for i in range(len(p.solutions))} for p in problems}
+
+
 def simulate(
     rng: random.Random,
     attempts: list[Attempt],
     assignments: dict[str, Assignment],
     grade_many: GradeMany,
+    valid: Valid,
 ) -> None:
     """Run all attempts to the end, one grading round per submission number."""
     pending = attempts
@@ -97,7 +124,7 @@ def simulate(
             if report.status == "passed" or gives_up(rng, attempt):
                 attempt.done = True
             else:
-                next_program(rng, attempt, report)
+                next_program(rng, attempt, report, valid[attempt.problem.id])
         pending = [a for a in pending if not a.done]
 
 
@@ -123,19 +150,17 @@ def generate_course(
     grade_many = grade_many or _default_grade_many
     assignments = {p.id: build_assignment(p) for p in problems}
     check_references(assignments, grade_many, problems)
+    valid = valid_habits(assignments, grade_many, problems)
     rng = random.Random(seed)
     plan: list[tuple[Term, int, Attempt]] = []  # (term, week, attempt)
     for term in terms:
         for _ in range(term.students):
-            student = Student(
-                id=f"s{rng.getrandbits(40):010x}",
-                skill=rng.betavariate(2, 2),
-                persistence=rng.betavariate(3, 2),
-            )
+            student = draw_student(rng, f"s{rng.getrandbits(40):010x}")
             for week, problem in enumerate(problems):
                 if rng.random() < attempt_rate:
-                    plan.append((term, week, start_attempt(rng, student, problem)))
-    simulate(rng, [a for _, _, a in plan], assignments, grade_many)
+                    plan.append((term, week, start_attempt(rng, student, problem,
+                                                           valid[problem.id])))
+    simulate(rng, [a for _, _, a in plan], assignments, grade_many, valid)
     clock = random.Random(seed + 1)  # timestamps: a separate stream, so they never shift grades
     trajectories = []
     for term, week, a in plan:
@@ -174,7 +199,22 @@ def generate_course(
             "generator": "tools.course_generator",
             "seed": seed,
             "synthetic": True,
-            "description": "Generated CS1 course: simulated novices on introductory Python "
-            "problems; scores and reports come from the student_gym grader.",
+            "description": "SYNTHETIC CS1 course: no real student wrote these programs. "
+            "Simulated novices on introductory Python problems; every score and report comes "
+            "from the student_gym grader.",
+            "how_made": "python -m tools.course_generator --seed N: each student has traits "
+            "kept across problems (skill, care, persistence, habits: trying the function with "
+            "calls at the bottom, debugging prints, loop and print styles); each writes a "
+            "reference idea in their style with problem-specific and generic mistakes, reads "
+            "the grader's detailed feedback, and fixes the mistake it points at with a "
+            "probability that depends on what the feedback says (line of a syntax error, "
+            "exception name, Expected/Got of a visible test, only a count of hidden failures) "
+            "and on the student, else misreads it (a new mistake, a half fix, a debug print, "
+            "the same program again); may give up after each failure (docs/course.md).",
+            "calibrated_against": "published ITAP statistics (CSEDM 2018, 888 trajectories): "
+            "median length 1, mean 3.15, 6.5% >= 10 submissions, 33% syntax errors, 48% "
+            "first-try correct, 80% ever correct, 81% distinct programs; compare with "
+            "`student-gym course stats bundled`",
+            "feedback_students_read": "detailed",
         },
     )

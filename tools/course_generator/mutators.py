@@ -2,8 +2,8 @@
 
 Problem-specific bugs (the bank) capture misreadings of one statement; these capture the
 mistakes novices make everywhere: off-by-one loop bounds, wrong operators and comparisons,
-forgotten ``int()``, ``print`` instead of ``return``, a missing ``return``, a wrong variable
-and syntax slips (missing colon or parenthesis, ``=`` for ``==``, a misspelt keyword). Each
+forgotten ``int()``, ``print`` instead of ``return``, a missing ``return``, a wrong variable,
+a misspelt name (NameError) and syntax slips (missing colon or parenthesis, ``=`` for ``==``, a misspelt keyword). Each
 candidate is a :class:`~tools.course_generator.problem_bank.Bug` replacing one whole line,
 so it can be applied to (and later removed from) a student's program like any other bug.
 """
@@ -99,12 +99,28 @@ def _wrong_variable(line: str, code: str) -> list[tuple[str, str]]:
     return []
 
 
+def _misspelt_name(line: str, code: str) -> list[tuple[str, str]]:
+    # A variable used on this line, misspelt (NameError): a letter dropped or doubled.
+    assigned = set(re.findall(r"^\s*([a-z_]\w{2,})\s*[+\-*]?=", code, re.M))
+    m = re.match(r"^(\s*)(?:return |print\(|if |while )?(.*)$", line)
+    if not m or line.lstrip().startswith(("def ", "for ")):
+        return []
+    for name in sorted(assigned):
+        used = re.search(rf"\b{name}\b", m.group(2))
+        if used and not re.match(rf"^\s*{name}\s*=", line):
+            typo = name[:-1] if len(name) > 3 else name + name[-1]
+            start = len(m.group(1)) + (len(line) - len(m.group(1)) - len(m.group(2))) + used.start()
+            return [("misspelt name", line[:start] + typo + line[start + len(name):])]
+    return []
+
+
 MUTATORS: tuple[tuple[str, Callable[[str, str], list[tuple[str, str]]]], ...] = (
     ("logic", _off_by_one),
     ("logic", _wrong_operator),
     ("runtime", _forgot_int),
     ("logic", _return_slips),
     ("logic", _wrong_variable),
+    ("runtime", _misspelt_name),
     ("syntax", _syntax_slips),
 )
 

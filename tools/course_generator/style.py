@@ -133,3 +133,147 @@ def draw_renames(rng: random.Random, code: str, keep: set[str], rate: float) -> 
 
 def draw_header(rng: random.Random, title: str) -> str:
     return rng.choice(HEADERS).format(title=title)
+
+
+# -- habits: how a student writes any program (persistent across problems) -------------------
+# Each transform rewrites a correct program into an equivalent one the way some novices always
+# write it. They are text edits, so the generator keeps only the (problem, style, habits)
+# combinations whose result still passes every test (checked once with the grader).
+
+_AUGMENTED = re.compile(r"^(\s*)([A-Za-z_]\w*) ([+\-*])= ([\w.'\"\[\]()]+)$")
+_FOR_EACH = re.compile(r"^(\s*)for ([A-Za-z_]\w*) in ([A-Za-z_]\w*):$")
+_BOOL_RETURN = re.compile(r"^(\s*)return (.+ (?:==|!=|<=|>=|<|>|in|not in) .+)$")
+
+
+def _per_line(code: str, pattern: re.Pattern[str], replacement: str, new_name: str = "") -> str:
+    """``pattern`` replaced on every line; nothing when the program already uses ``new_name``."""
+    if new_name and re.search(rf"\b{new_name}\b", code):
+        return code
+    return "\n".join(pattern.sub(replacement, line) for line in code.split("\n"))
+
+
+def expand_augmented(code: str) -> str:
+    """``total += x`` -> ``total = total + x`` (only with a simple right-hand side)."""
+    return _per_line(code, _AUGMENTED, r"\1\2 = \2 \3 \4")
+
+
+def index_loops(code: str) -> str:
+    """``for x in nums:`` -> ``for i in range(len(nums)):`` + ``x = nums[i]``."""
+    out = []
+    for line in code.split("\n"):
+        m = _FOR_EACH.match(line)
+        if m and "idx" not in code:
+            indent, var, seq = m.groups()
+            out += [f"{indent}for idx in range(len({seq})):", f"{indent}    {var} = {seq}[idx]"]
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def bool_if(code: str) -> str:
+    """``return a == b`` -> ``if a == b:`` / ``return True`` / ``return False``."""
+    out = []
+    for line in code.split("\n"):
+        m = _BOOL_RETURN.match(line)
+        if m and " if " not in m.group(2) and " for " not in m.group(2):
+            indent, cond = m.groups()
+            out += [f"{indent}if {cond}:", f"{indent}    return True",
+                    f"{indent}else:", f"{indent}    return False"]
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+_RANGE_LOOP = re.compile(r"^(\s*)for ([A-Za-z_]\w*) in range\(([^(),]+), ([^(),]+(?:\([^()]*\))?[^(),]*)\):$")
+
+
+def while_loops(code: str) -> str:
+    """``for i in range(a, b):`` -> ``i = a`` / ``while i < b:`` / ... / ``i += 1``."""
+    lines = code.split("\n")
+    for n, line in enumerate(lines):
+        m = _RANGE_LOOP.match(line)
+        if not m:
+            continue
+        indent, var, start, stop = m.groups()
+        end = n + 1
+        while end < len(lines) and (not lines[end].strip() or
+                                    len(lines[end]) - len(lines[end].lstrip()) > len(indent)):
+            end += 1
+        body = lines[n + 1:end]
+        if any("continue" in b or "break" in b for b in body):
+            continue
+        while body and not body[-1].strip():
+            body.pop()
+        lines[n:n + 1 + len(body)] = [f"{indent}{var} = {start}", f"{indent}while {var} < {stop}:",
+                                      *body, f"{indent}    {var} += 1"]
+        return "\n".join(lines)  # one loop per program is enough of a habit
+    return code
+
+
+_CONVERTED_INPUT = re.compile(r"^(\s*)([A-Za-z_]\w*) = (int|float)\(input\(\)\)$")
+
+
+def separate_conversion(code: str) -> str:
+    """``n = int(input())`` -> ``n = input()`` / ``n = int(n)``."""
+    out = []
+    for line in code.split("\n"):
+        m = _CONVERTED_INPUT.match(line)
+        out += ([f"{m[1]}{m[2]} = input()", f"{m[1]}{m[2]} = {m[3]}({m[2]})"] if m else [line])
+    return "\n".join(out)
+
+
+_LABEL_PRINT = re.compile(r"^(\s*)print\('([^'{}]*)', ([A-Za-z_][\w.]*)\)$")
+
+
+def concat_print(code: str) -> str:
+    """``print('Total:', t)`` -> ``print('Total: ' + str(t))``."""
+    return _per_line(code, _LABEL_PRINT, r"\1print('\2 ' + str(\3))")
+
+
+_RETURN_EXPR = re.compile(r"^(\s+)return (.*[(+\-*/%\[].*)$")
+
+
+def named_result(code: str) -> str:
+    """``return <expression>`` -> ``result = <expression>`` / ``return result``."""
+    return _per_line(code, _RETURN_EXPR, r"\1result = \2\n\1return result", "result")
+
+
+_TOP_PRINT = re.compile(r"^print\((?!['\"])(.*[(+\-*/%\[].*)\)$")
+
+
+def store_then_print(code: str) -> str:
+    """A top-level ``print(<expression>)`` -> ``answer = <expression>`` / ``print(answer)``."""
+    return _per_line(code, _TOP_PRINT, r"answer = \1\nprint(answer)", "answer")
+
+
+def strip_input(code: str) -> str:
+    """``int(input())`` -> ``int(input().strip())``: the careful reader's habit."""
+    return re.sub(r"\b(int|float)\(input\(\)\)", r"\1(input().strip())", code)
+
+
+def main_function(code: str) -> str:
+    """A program without functions, wrapped in ``def main():`` and called at the end."""
+    if re.search(r"^(def|class|import|from) ", code, re.M):
+        return code
+    body = "\n".join(("    " + line) if line.strip() else line for line in code.rstrip().split("\n"))
+    return f"def main():\n{body}\n\n\nmain()\n"
+
+
+HABITS = {
+    "expand_augmented": expand_augmented,
+    "index_loops": index_loops,
+    "bool_if": bool_if,
+    "while_loops": while_loops,
+    "separate_conversion": separate_conversion,
+    "concat_print": concat_print,
+    "named_result": named_result,
+    "store_then_print": store_then_print,
+    "strip_input": strip_input,
+    "main_function": main_function,
+}
+
+
+def apply_habits(code: str, habits: tuple[str, ...]) -> str:
+    for name in habits:
+        code = HABITS[name](code)
+    return code
