@@ -21,7 +21,7 @@ two rules (:data:`VALIDITY_RULES`), so one run can be read either way:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -229,8 +229,3 @@ def read_episodes(path: str | Path) -> tuple[list[EpisodeRecord], int]:
             except (json.JSONDecodeError, TypeError, KeyError):
                 skipped += 1
     return records, skipped
-
-
-def iter_keys(records: Iterable[EpisodeRecord]) -> Iterator[str]:
-    for record in records:
-        yield record.key
