@@ -5,7 +5,7 @@ Every variant builds a fresh ``SFTTrainer`` through the demo's own flags
 process and records each step's wall time (the first step of a run, which warms caches up, is
 left out). Variants run in ``--rounds`` interleaved rounds, so a burst of load from another
 process hits all of them alike. Reported: the median and the fastest step of each variant, and
-the ratios of the medians to the first variant (the baseline) and to the demo's settings. On a
+the ratios of the medians to the first variant (the baseline) and to ``fp32``. On a
 shared machine, trust ratios from one run more than absolute numbers.
 
 The variants:
@@ -13,14 +13,15 @@ The variants:
 - ``bf16 autocast`` (the baseline): TRL's ``SFTConfig`` defaults to ``bf16=True``, which on CPU
   runs every matmul under ``torch.autocast("cpu", bfloat16)``. A CPU without native bf16
   (no AVX512-BF16/AMX, e.g. an AVX2 VM) emulates those matmuls, ~40x slower than fp32.
-- ``demo`` (what the demo runs now: fp32), then the demo plus one change each: eager attention
-  instead of SDPA, one torch thread instead of all cores, activation (gradient) checkpointing on
+- ``fp32`` (the demo's flags: ``--bf16 false``, torch's default threads), then fp32 plus one
+  change each: eager attention instead of SDPA, one torch thread instead of all cores (what
+  ``student-gym demo`` runs on 2 cores), activation (gradient) checkpointing on
   (TRL's default, to show what it costs), half the batch, and batches of similar lengths
   (less padding).
 
 Usage::
 
-    python benchmarks/demo_sft_step.py [--steps 5] [--rounds 2] [--only "demo,1 torch thread"]
+    python benchmarks/demo_sft_step.py [--steps 5] [--rounds 2] [--only "fp32,1 torch thread"]
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from pathlib import Path
 # name -> (extra training flags, torch threads or None for torch's default)
 VARIANTS: dict[str, tuple[list[str], int | None]] = {
     "bf16 autocast": (["--bf16", "true"], None),
-    "demo": ([], None),
+    "fp32": ([], None),
     "eager attention": (["--attn_implementation", "eager"], None),
     "1 torch thread": ([], 1),
     "activation checkpointing": (["--activation_checkpointing", "true"], None),
@@ -113,11 +114,11 @@ def main() -> None:
     torch.set_num_threads(default_threads)
     median = {name: statistics.median(times) * 1000 for name, times in timed.items()}
     first = names[0]
-    print(f"\n{'variant':<26} {'median ms':>10} {'best ms':>8} {'vs ' + first:>18} {'vs demo':>8}")
+    print(f"\n{'variant':<26} {'median ms':>10} {'best ms':>8} {'vs ' + first:>18} {'vs fp32':>8}")
     for name in names:
-        versus_demo = f"{median[name] / median['demo']:.2f}x" if "demo" in median else "-"
+        versus_fp32 = f"{median[name] / median['fp32']:.2f}x" if "fp32" in median else "-"
         print(f"{name:<26} {median[name]:10.0f} {min(timed[name]) * 1000:8.0f} "
-              f"{median[name] / median[first]:17.3f}x {versus_demo:>8}")
+              f"{median[name] / median[first]:17.3f}x {versus_fp32:>8}")
 
 
 if __name__ == "__main__":

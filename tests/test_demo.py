@@ -122,3 +122,9 @@ def test_bf16_on_a_cpu_without_native_bf16_is_warned(monkeypatch, caplog) -> Non
     assert warn_emulated_bf16(SimpleNamespace(use_cpu=True, bf16=False)) is False
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
     assert warn_emulated_bf16(cpu_bf16) is False
+
+
+def test_demo_leaves_one_core_to_the_grader() -> None:
+    from agents.cli.demo_command import demo_threads
+
+    assert [demo_threads(n) for n in (1, 2, 8)] == [1, 1, 7]
