@@ -33,7 +33,7 @@ def test_quick_demo_trains_evaluates_and_reports(tmp_path: Path, capsys) -> None
     # Replay is the real students themselves: every step paired, identical grades and code.
     replay = summary["results"]["replay"]
     assert replay["Cov"] == 1.0 and replay["GP"] == 1.0
-    assert summary["held_out"]["trajectories"] == 2  # QUICK evaluates two, spread over students
+    assert len(summary["held_out"]["students"]) == 1  # QUICK draws one held-out student
     # Every agent ran every planned episode of the same sample: the same (trajectory, start)s.
     starts = {}
     for name in summary["results"]:
@@ -47,8 +47,15 @@ def test_quick_demo_trains_evaluates_and_reports(tmp_path: Path, capsys) -> None
         # Well-formed is the stricter validity rule: it can never pair more steps than Cov.
         assert numbers["coverage_well_formed"] <= numbers["Cov"] + 1e-12, name
     assert Path(summary["plot"]).is_file()
+    # Every phase is timed, in the order it ran, and the times are printed at the end.
+    phases = ["build BASE", "train SFT", "train PARA", "train DPO",
+              *(f"evaluate {name}" for name in summary["results"]), "report"]
+    assert list(summary["phase_seconds"]) == phases
+    assert all(seconds >= 0 for seconds in summary["phase_seconds"].values())
+    assert summary["training"]["SFT"]["seconds"] == summary["phase_seconds"]["train SFT"]
     printed = capsys.readouterr().out
     assert "demo done" in printed and str(out) in printed and "replay" in printed
+    assert "Wall time per phase" in printed and "evaluate replay" in printed
 
 
 def test_train_cli_runs_sft_on_the_bundled_course(tmp_path: Path, capsys) -> None:
@@ -94,3 +101,39 @@ def test_well_formed_coverage_counts_only_fenced_compiling_programs(tmp_path: Pa
             write_episode(handle, record)
     assert well_formed_coverage(path, steps=5) == 2 / 5
     assert well_formed_coverage(path, steps=1) == 2 / 2
+
+
+def test_demo_trains_in_fp32_without_activation_checkpointing(tmp_path: Path) -> None:
+    # TRL defaults to bf16 autocast and activation checkpointing; on a CPU without native
+    # bf16 the first makes every step ~40x slower (benchmarks/demo_sft_step.py).
+    from student_gym_agents.demo import FULL, train_args
+
+    for method in ("sft", "dpo"):
+        _, training_args, _ = train_args(method, tmp_path / method, "model", FULL, [])
+        assert training_args.bf16 is False
+        assert training_args.activation_checkpointing is False
+        assert training_args.disable_tqdm is True  # the demo draws its own rich bar
+
+
+def test_bf16_on_a_cpu_without_native_bf16_is_warned(monkeypatch, caplog) -> None:
+    from types import SimpleNamespace
+
+    import torch
+
+    from student_gym_agents.training.config import warn_emulated_bf16
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    cpu_bf16 = SimpleNamespace(use_cpu=True, bf16=True)
+    with caplog.at_level("WARNING", logger="student_gym.training"):
+        assert warn_emulated_bf16(cpu_bf16) is True
+    assert "--bf16 false" in caplog.text
+    assert warn_emulated_bf16(SimpleNamespace(use_cpu=True, bf16=False)) is False
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert warn_emulated_bf16(cpu_bf16) is False
+
+
+def test_demo_leaves_one_core_to_the_grader() -> None:
+    from student_gym_agents.cli.demo_command import demo_threads
+
+    assert [demo_threads(n) for n in (1, 2, 8)] == [1, 1, 7]

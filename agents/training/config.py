@@ -15,6 +15,7 @@ The paper's recipes are YAML files in ``agents/recipes/`` (``--recipe qwen3-4b-s
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -176,4 +177,27 @@ def parse_train_args(method: str, argv: list[str]):
             raise ValueError(f"--recipe needs a name; shipped recipes: {', '.join(available_recipes())}")
         argv[at : at + 2] = ["--config", str(recipe_path(argv[at + 1]))]
     script_args, training_args, model_args = build_parser(method).parse_args_and_config(argv)
+    warn_emulated_bf16(training_args)
     return script_args, training_args, model_args
+
+
+def warn_emulated_bf16(training_args) -> bool:
+    """Warn when a run would train under bf16 autocast on a CPU that only emulates bf16.
+
+    TRL's configs default to ``bf16=True``. On a CPU without AVX512-BF16 or AMX (an AVX2
+    laptop or VM) every matmul then runs in emulated bf16, ~40x slower than fp32
+    (``benchmarks/demo_sft_step.py``). Returns whether it warned.
+    """
+    import torch
+
+    on_cpu = training_args.use_cpu or not torch.cuda.is_available()
+    if not (on_cpu and training_args.bf16):
+        return False
+    native = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    if any(getattr(torch.cpu, probe, lambda: False)() for probe in native):
+        return False
+    logging.getLogger("student_gym.training").warning(
+        "training on a CPU without native bf16 (no AVX512-BF16/AMX) with bf16=True: every "
+        "matmul is emulated, ~40x slower than fp32; pass --bf16 false"
+    )
+    return True

@@ -159,8 +159,13 @@ def resume_checkpoint(training_args) -> str | None:
     return wanted
 
 
-def fit_and_save(trainer, training_args, record: dict[str, Any]) -> Path:
-    """Train (resuming when asked), save model + tokenizer + run record, return ``output_dir``."""
+def fit_and_save(trainer, training_args, record: dict[str, Any], *,
+                 print_metrics: bool = True) -> Path:
+    """Train (resuming when asked), save model + tokenizer + run record, return ``output_dir``.
+
+    ``print_metrics=False`` leaves the final metrics block off the screen (they are still
+    saved in ``train_results.json`` and the run record).
+    """
     from student_gym_agents.training.model_loading import is_adapter_dir, write_lineage
 
     checkpoint = resume_checkpoint(training_args)
@@ -171,7 +176,8 @@ def fit_and_save(trainer, training_args, record: dict[str, Any]) -> Path:
     trainer.save_model(str(out))
     trainer.processing_class.save_pretrained(str(out))
     metrics = dict(result.metrics)
-    trainer.log_metrics("train", metrics)
+    if print_metrics:
+        trainer.log_metrics("train", metrics)
     trainer.save_metrics("train", metrics)
     history = [row for row in trainer.state.log_history if "loss" in row]
     record = {
