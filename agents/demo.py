@@ -36,13 +36,13 @@ class DemoSettings:
     max_length: int = 576  # training sequence (prompt + program), tokens
     max_prompt_tokens: int = 384  # prompt budget in training and evaluation
     max_new_tokens: int = 192  # longest generated program
-    # The budget fits ~10 minutes on 2 cores (the phase times are printed at the end).
+    # The budget fits ~12 minutes on 2 quiet cores (the phase times are printed at the end).
     sft_steps: int = 100
     dpo_steps: int = 20
     batch_size: int = 8
     sft_lr: float = 2e-3
     dpo_lr: float = 5e-5
-    eval_students: int | None = 4  # held-out students evaluated, drawn with seed (None: all)
+    eval_students: int | None = 3  # held-out students evaluated, drawn with seed (None: all)
     eval_batch_size: int = 32
     seed: int = 0
 
