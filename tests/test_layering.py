@@ -103,3 +103,18 @@ def test_extras_are_imported_only_where_they_are_used() -> None:
             if root in EXTRAS and EXTRA_MODULES.get(dotted(path)) != root:
                 wrong.append(f"{path.relative_to(ROOT)} imports {module} at module level")
     assert not wrong, "\n".join(wrong)
+
+
+def test_every_package_folder_is_installed() -> None:
+    """pyproject lists the packages by hand (agents/ installs as student_gym_agents, which
+    setuptools cannot discover): a new package folder must be added there."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    listed = set(config["setuptools"]["packages"])
+    folders = set()
+    for name, folder in config["setuptools"]["package-dir"].items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            parts = init.parent.relative_to(ROOT / folder).parts
+            folders.add(".".join((name, *parts)))
+    assert listed == folders
