@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
     from student_gym.course.table import parse_columns
     from student_gym.grader.assignment_files import load_assignments
     from student_gym.grader.assignments import AssignmentError
-    from student_gym_agents.cli.progress import progress_bar
+    from student_gym.progress import progress_bar
 
     console = Console()
     if args.out is None:

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print_regrade,
         regrade,
     )
-    from student_gym_agents.cli.progress import progress_bar
+    from student_gym.progress import progress_bar
 
     bundled = args.course == "bundled"
     if args.drop_mismatched and args.out is None:

@@ -109,7 +109,7 @@ def _fill_reports(course: Any, name: str) -> Any:
     """Grade the gradable submissions without a stored report, visibly, and store them."""
     from student_gym.course.native import course_file, save_course
     from student_gym.course.regrade import fill_reports, missing_reports
-    from student_gym_agents.cli.progress import progress_bar
+    from student_gym.progress import progress_bar
 
     missing = missing_reports(course)
     if not missing:
@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     from student_gym.dialogs import DialogStyle, RowStats
     from student_gym.dialogs.dataset_card import dataset_card
     from student_gym.dialogs.training_rows import dapo_rows, dpo_rows, rows_to_dataset, sft_rows
-    from student_gym_agents.cli.progress import progress_bar
+    from student_gym.progress import progress_bar
 
     if args.out.exists() and not args.out.is_dir():
         print(f"serialize: --out {args.out} is an existing file; give a directory",

@@ -27,28 +27,13 @@ class RichProgressBar(TrainerCallback):
         self._task: Any = None
 
     def on_train_begin(self, args, state, control, **kwargs):
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import TextColumn
+
+        from student_gym.progress import new_bar
 
         if not state.is_world_process_zero:
             return
-        self._progress = Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            "<",
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[loss]}"),
-            console=Console(stderr=True),
-        )
+        self._progress = new_bar(TextColumn("{task.fields[loss]}"))
         self._progress.start()
         self._task = self._progress.add_task(
             self.label, total=state.max_steps, completed=state.global_step, loss=""

@@ -106,7 +106,7 @@ def length_stats(lengths: Sequence[int]) -> dict[str, Any]:
     }
 
 
-def effective_length(course: Course, trajectory: Trajectory) -> int:
+def effective_length(trajectory: Trajectory) -> int:
     """Submissions a dialog shows: cut after the first pass, repeats of one program collapsed.
 
     This is what evaluation starts (k = 2..N) and DPO pairs are drawn from.
@@ -243,7 +243,7 @@ def course_stats(course: Course) -> dict[str, Any]:
         first += bool(passed and passed[0])
         ever += any(passed)
     n = len(trajectories)
-    effective = [effective_length(course, t) for t in trajectories]
+    effective = [effective_length(t) for t in trajectories]
     per_split: dict[str, Counter[str]] = {"trajectories": Counter(), "submissions": Counter()}
     for t in trajectories:
         split = course.split_of(t)

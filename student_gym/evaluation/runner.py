@@ -237,16 +237,9 @@ class _Progress:
     """A rich progress bar over episodes (to stderr, so piped tables stay clean)."""
 
     def __init__(self, total: int, completed: int, label: str) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+        from student_gym.progress import new_bar
 
-        self._progress = Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )
+        self._progress = new_bar()
         self._progress.start()
         self._task = self._progress.add_task(f"evaluate {label}", total=total, completed=completed)
 
